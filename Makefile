@@ -1,0 +1,53 @@
+# Two commands a newcomer needs:  make book   and   make test
+# Everything runs in .venv/, created and filled from requirements.txt + constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+# TensorFlow stays quiet in every notebook, test and build (see CONVENTIONS: Testing).
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: install book test test-unit test-notebooks test-build bench serve clean lock
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+## make book: execute every notebook and build the HTML book in _build/html (warnings are errors)
+book: install
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "The book is in _build/html/index.html  (make serve  to view it)"
+
+## make test: unit tests of nnlib, every chapter through nbval, and a -W build of the book
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest tests --ignore=tests/test_notebooks.py -k "not book_builds"
+
+## make bench: time nnlib against Keras and against the machine's matrix-multiply rate
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+## make serve: serve _build/html on http://localhost:$(PORT)
+serve:
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+## make lock: record the exact versions the environment resolved into constraints.txt
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nnlib' > constraints.txt
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,121 @@
+"""Activation functions f and their derivatives f′ (chapter 2, §Activation functions;
+their use in backpropagation: chapter 4, eq. (eq-bp2)).
+
+Every activation acts on a batch of pre-activations ``z`` of shape (m, n_l) and
+returns an array of the same shape. Each is an :class:`Activation` object:
+
+>>> from nnlib import activations
+>>> activations.sigmoid(z)              # f(z)
+>>> activations.sigmoid.derivative(z)   # f′(z), element-wise
+>>> activations.get("relu")             # look one up by name, as Keras does
+"""
+import numpy as np
+
+__all__ = ["Activation", "get", "names", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
+
+
+class Activation:
+    """An element-wise activation f with its derivative f′.
+
+    ``function(z)`` and ``derivative(z)`` both map (m, n) → (m, n).
+    ``backward(z, a, grad_a)`` turns ∂C/∂A into δ = ∂C/∂Z (chapter 4, eq. (eq-bp2)):
+    for an element-wise f this is ``grad_a ⊙ f′(z)``.
+    """
+
+    def __init__(self, name, function, derivative):
+        self.name = name
+        self.function = function
+        self._derivative = derivative
+
+    def __call__(self, z):
+        return self.function(np.asarray(z))
+
+    def derivative(self, z):
+        """f′(z), element-wise; shape of ``z``."""
+        return self._derivative(np.asarray(z))
+
+    def backward(self, z, a, grad_a):
+        """δ = ∂C/∂Z = ∂C/∂A ⊙ f′(Z); shapes (m, n). ``a`` = f(z) is unused here."""
+        return grad_a * self._derivative(z)
+
+    def __repr__(self):
+        return f"<activation {self.name}>"
+
+
+def _sigmoid(z):
+    # σ(z) = 1 / (1 + e^{−z}), written so that e^{…} never overflows:
+    # for z ≥ 0 use 1/(1+e^{−z}); for z < 0 use e^{z}/(1+e^{z}).
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(z, np.float32), copy=False)
+
+
+def _sigmoid_derivative(z):
+    s = _sigmoid(z)
+    return s * (1 - s)                                  # σ′ = σ(1 − σ)
+
+
+def _relu_derivative(z):
+    # f′(0) is taken as 0, as TensorFlow's gradient of relu does.
+    return (z > 0).astype(np.result_type(z, np.float32))
+
+
+LEAKY_RELU_SLOPE = 0.2   # keras.activations.leaky_relu's default negative_slope
+
+
+def _leaky_relu(z):
+    return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+
+
+def _leaky_relu_derivative(z):
+    return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(np.result_type(z, np.float32))
+
+
+linear = Activation("linear", lambda z: z, lambda z: np.ones_like(z))
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_derivative)
+tanh = Activation("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2)
+relu = Activation("relu", lambda z: np.maximum(z, 0), _relu_derivative)
+leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative)
+
+
+class Softmax(Activation):
+    """softmax(z)_j = e^{z_j} / Σ_k e^{z_k}, row by row (one distribution per sample).
+
+    Not element-wise: its Jacobian couples the units of a row, so there is no
+    ``derivative``; ``backward`` applies the Jacobian–vector product
+    δ = a ⊙ (∂C/∂A − Σ_k (∂C/∂A)_k a_k)  (chapter 4, §Softmax).
+    """
+
+    def __init__(self):
+        super().__init__("softmax", self._softmax, None)
+
+    @staticmethod
+    def _softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))   # shift by the row max: no overflow
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def derivative(self, z):
+        raise ValueError("softmax is not element-wise: use softmax.backward(z, a, grad_a) for δ")
+
+    def backward(self, z, a, grad_a):
+        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+
+softmax = Softmax()
+
+_REGISTRY = {f.name: f for f in (linear, sigmoid, tanh, relu, leaky_relu, softmax)}
+
+
+def names():
+    """The activation names nnlib knows."""
+    return sorted(_REGISTRY)
+
+
+def get(identifier):
+    """An :class:`Activation` from a name (``None`` means linear) or an Activation itself."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, Activation):
+        return identifier
+    if isinstance(identifier, str) and identifier in _REGISTRY:
+        return _REGISTRY[identifier]
+    raise ValueError(f"activation: unknown activation {identifier!r}; expected one of {names()}")

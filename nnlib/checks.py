@@ -1,0 +1,168 @@
+"""Checks for exercises: compare a learner's function with nnlib's and say, kindly, what is wrong.
+
+Each ``check_*`` calls the learner's function on test inputs (ordinary values and
+extreme ones), prints ``✓ …`` or ``✗ …`` with the first wrong input, the expected and
+the received value, and returns True or False. It never lets a traceback through: an
+exception in the learner's code is reported as a failed check.
+"""
+import numpy as np
+
+from . import activations, losses
+from .gradcheck import numerical_gradient, relative_error
+
+__all__ = ["check_activation", "check_activation_derivative", "check_loss",
+           "check_dense_forward", "check_dense_backward", "check_gradient"]
+
+RTOL, ATOL = 1e-6, 1e-9
+
+
+def _report(title, ok, detail=""):
+    print(f"✓ {title}: all tests passed." if ok else f"✗ {title}: {detail}")
+    return ok
+
+
+def _call(title, fn, *args):
+    """(result, None) or (None, message) if the learner's function raised."""
+    try:
+        return fn(*args), None
+    except NotImplementedError:
+        return None, "not implemented yet — fill in the function and run the check again."
+    except Exception as exc:  # the learner's code: report, never raise
+        return None, f"your function raised {type(exc).__name__}: {exc}"
+
+
+def _compare(title, got, expected, inputs_text):
+    """Shape and value comparison; returns (ok, message)."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False, f"expected numbers, got {type(got).__name__}{inputs_text}"
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return False, f"expected an array of shape {expected.shape}, got shape {got.shape}{inputs_text}"
+    wrong = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
+    if wrong.any():
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
+        return False, (f"at index {index} expected {expected[index]:.10g}, "
+                       f"got {got[index]:.10g}{inputs_text}")
+    return True, ""
+
+
+def _test_inputs():
+    rng = np.random.default_rng(0)
+    return [np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]]),
+            rng.normal(size=(4, 3)) * 3,
+            np.array([[-1000.0, -50.0, 50.0, 1000.0]])]   # extreme: no overflow, no NaN
+
+
+def _check_elementwise(title, fn, reference):
+    for z in _test_inputs():
+        got, error = _call(title, fn, z.copy())
+        if error:
+            return _report(title, False, error)
+        ok, message = _compare(title, got, reference(z), f" for input z = {np.array2string(z, precision=3)}")
+        if not ok:
+            return _report(title, False, message)
+    return _report(title, True)
+
+
+def check_activation(fn, name):
+    """Does ``fn(z)`` equal nnlib's activation ``name`` for batches z of shape (m, n)?"""
+    act = activations.get(name)
+    return _check_elementwise(f"activation {act.name!r}", fn, act)
+
+
+def check_activation_derivative(fn, name):
+    """Does ``fn(z)`` equal f′(z) of the activation ``name``, element-wise?"""
+    act = activations.get(name)
+    return _check_elementwise(f"derivative of {act.name!r}", fn, act.derivative)
+
+
+def check_loss(fn, name):
+    """Does ``fn(y_true, y_pred)`` equal the mean loss C of nnlib's loss ``name``?"""
+    loss = losses.get(name)
+    title = f"loss {loss.name!r}"
+    rng = np.random.default_rng(1)
+    cases = []
+    for m, n in ((4, 3), (1, 1), (5, 2)):
+        if loss.target_kind == "class index":
+            y_true = rng.integers(0, max(n, 2), size=m)
+            p = rng.dirichlet(np.ones(max(n, 2)), size=m)
+        elif loss.target_kind == "probability":
+            p = rng.dirichlet(np.ones(n), size=m) if n > 1 else rng.uniform(0.05, 0.95, size=(m, 1))
+            y_true = np.eye(n)[rng.integers(0, n, size=m)] if n > 1 else rng.integers(0, 2, size=(m, 1)) * 1.0
+        else:
+            p, y_true = rng.normal(size=(m, n)), rng.normal(size=(m, n))
+        cases.append((y_true, p))
+    for y_true, y_pred in cases:
+        got, error = _call(title, fn, y_true.copy(), y_pred.copy())
+        if error:
+            return _report(title, False, error)
+        ok, message = _compare(title, got, loss(y_true, y_pred),
+                               f" for y_true = {np.array2string(y_true, precision=3)}, "
+                               f"y_pred = {np.array2string(y_pred, precision=3)}")
+        if not ok:
+            return _report(title, False, message)
+    return _report(title, True)
+
+
+def _dense_cases():
+    rng = np.random.default_rng(2)
+    for m, n_in, n_out in ((4, 3, 2), (1, 5, 1), (6, 2, 4)):
+        yield rng.normal(size=(m, n_in)), rng.normal(size=(n_in, n_out)), rng.normal(size=n_out)
+
+
+def check_dense_forward(fn, activation="linear"):
+    """Does ``fn(a_prev, W, b)`` return A = f(a_prev W + b), shape (m, n_l) (chapter 3)?"""
+    act = activations.get(activation)
+    title = f"Dense forward pass ({act.name})"
+    for a_prev, W, b in _dense_cases():
+        got, error = _call(title, fn, a_prev.copy(), W.copy(), b.copy())
+        if error:
+            return _report(title, False, error)
+        ok, message = _compare(title, got, act(a_prev @ W + b),
+                               f" for a_prev of shape {a_prev.shape}, W of shape {W.shape}")
+        if not ok:
+            return _report(title, False, message)
+    return _report(title, True)
+
+
+def check_dense_backward(fn):
+    """Does ``fn(a_prev, W, delta)`` return (dW, db, grad_a_prev) = (a_prevᵀ δ, Σ_rows δ, δ Wᵀ)
+    (chapter 4)?"""
+    title = "Dense backward pass"
+    rng = np.random.default_rng(3)
+    for a_prev, W, b in _dense_cases():
+        delta = rng.normal(size=(a_prev.shape[0], W.shape[1]))
+        got, error = _call(title, fn, a_prev.copy(), W.copy(), delta.copy())
+        if error:
+            return _report(title, False, error)
+        if not (isinstance(got, (tuple, list)) and len(got) == 3):
+            return _report(title, False, "expected a tuple (dW, db, grad_a_prev) of three arrays")
+        expected = (a_prev.T @ delta, delta.sum(axis=0), delta @ W.T)
+        for label, g, e in zip(("dW", "db", "grad_a_prev"), got, expected):
+            ok, message = _compare(title, g, e, f" in {label}, for a_prev of shape {a_prev.shape}, "
+                                                f"W of shape {W.shape}")
+            if not ok:
+                return _report(title, False, message)
+    return _report(title, True)
+
+
+def check_gradient(grad_fn, f, x, tolerance=1e-7):
+    """Does ``grad_fn(x)`` equal the central-difference gradient of the scalar ``f(x)`` at x?"""
+    title = "gradient"
+    x = np.array(x, dtype=np.float64)
+    got, error = _call(title, grad_fn, x.copy())
+    if error:
+        return _report(title, False, error)
+    try:
+        numeric = numerical_gradient(lambda: f(x), x)
+    except Exception as exc:
+        return _report(title, False, f"f(x) raised {type(exc).__name__}: {exc}")
+    if np.shape(got) != numeric.shape:
+        return _report(title, False, f"expected an array of shape {numeric.shape}, got shape {np.shape(got)}")
+    error = relative_error(got, numeric)
+    if error < tolerance:
+        return _report(title, True)
+    return _report(title, False, f"relative error {error:.2e} against central differences "
+                                 f"(should be below {tolerance:g})")

@@ -59,7 +59,10 @@ def _relu_derivative(z):
     return (z > 0).astype(np.result_type(z, np.float32))
 
 
-LEAKY_RELU_SLOPE = 0.2   # keras.activations.leaky_relu's default negative_slope
+# keras.activations.leaky_relu's default negative_slope is 0.2, but TensorFlow's LeakyRelu
+# op stores it as a 32-bit float, so Keras multiplies by float32(0.2) = 0.20000000298023224
+# even in float64. nnlib uses that same number, so that float64 results agree to 1e-15.
+LEAKY_RELU_SLOPE = float(np.float32(0.2))
 
 
 def _leaky_relu(z):

@@ -136,7 +136,7 @@ class CategoricalCrossentropy(Loss):
         total = np.sum(y_pred, axis=-1, keepdims=True)
         q = y_pred / total
         inside = (q > EPSILON) & (q < 1 - EPSILON)
-        g = -inside * y_true / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
+        g = -y_true * inside / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
         return (g - np.sum(g * q, axis=-1, keepdims=True)) / total / m   # through q = p / Σp
 
     def with_logits(self):

@@ -196,6 +196,7 @@ class Sequential:
         batch: forward pass, loss, backward pass, one optimizer step.
         ``history["loss"]`` is the batch-size-weighted mean of the batch losses, each
         measured before its step; ``history["val_loss"]`` is measured after the epoch.
+        A loss that becomes NaN or infinite raises :class:`TrainingDiverged`.
         """
         self._require(compiled=True, what="fit")
         X, y = self._check_Xy(X, y)
@@ -206,16 +207,24 @@ class Sequential:
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise ValueError("validation_data: expected a tuple (X_val, y_val)")
-            X_val, y_val = self._check_Xy(*validation_data, names=("validation_data[0]",
-                                                                   "validation_data[1]"))
+            X_val = validation.inputs(validation_data[0], X.shape[1], self.dtype, "validation_data[0]")
+            y_val = validation.targets(validation_data[1], X_val.shape[0], self.output_dim, self.loss,
+                                       self.dtype, "validation_data[1]")
+            validation_data = (X_val, y_val)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
         self._build_for(X)
-
-        history = self.history = History()
+        self.history = History()
         if validation_data is not None:
-            history.history["val_loss"] = []
-        m = X.shape[0]
+            self.history.history["val_loss"] = []
+        # A diverging run overflows on its way to inf/NaN: _train reports it, not NumPy's warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._train(X, y, epochs, batch_size, shuffle, validation_data, verbose)
+        return self.history
+
+    def _train(self, X, y, epochs, batch_size, shuffle, validation_data, verbose):
+        """The training loop of ``fit``, its arguments checked."""
+        history, m = self.history, X.shape[0]
         starts = range(0, m, batch_size)
         for epoch in range(epochs):
             order = self.rng.permutation(m) if shuffle else None
@@ -241,12 +250,11 @@ class Sequential:
                     bar.set_postfix(loss=f"{total / min(start + batch_size, m):.4f}")
             history.history["loss"].append(total / m)
             if validation_data is not None:
-                history.history["val_loss"].append(self.evaluate(X_val, y_val))
+                history.history["val_loss"].append(self.evaluate(*validation_data))
             history.epoch.append(epoch)
             if verbose == 2:
                 scores = "  ".join(f"{k}: {v[-1]:.4f}" for k, v in history.history.items())
                 print(f"Epoch {epoch + 1}/{epochs}  {scores}")
-        return history
 
     def get_weights(self):
         """[W1, b1, W2, b2, …] as copies, Keras's order and shapes."""

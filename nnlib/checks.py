@@ -31,8 +31,9 @@ def _call(title, fn, *args):
         return None, f"your function raised {type(exc).__name__}: {exc}"
 
 
-def _compare(title, got, expected, inputs_text):
-    """Shape and value comparison; returns (ok, message)."""
+def _compare(title, got, expected, inputs_text, z=None):
+    """Shape and value comparison; returns (ok, message). With ``z`` (element-wise checks),
+    the message names the one input value that went wrong."""
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -43,8 +44,10 @@ def _compare(title, got, expected, inputs_text):
     wrong = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=False)
     if wrong.any():
         index = tuple(int(i) for i in np.argwhere(wrong)[0])
-        return False, (f"at index {index} expected {expected[index]:.10g}, "
-                       f"got {got[index]:.10g}{inputs_text}")
+        where = (f"for z = {z[index]:g}" if z is not None
+                 else "the value:" if expected.ndim == 0 else f"at index {index}")
+        return False, (f"{where} expected {expected[index]:.10g}, "
+                       f"got {got[index]:.10g}{inputs_text if z is None else ''}")
     return True, ""
 
 
@@ -60,7 +63,7 @@ def _check_elementwise(title, fn, reference):
         got, error = _call(title, fn, z.copy())
         if error:
             return _report(title, False, error)
-        ok, message = _compare(title, got, reference(z), f" for input z = {np.array2string(z, precision=3)}")
+        ok, message = _compare(title, got, reference(z), f" for input z of shape {z.shape}", z=z)
         if not ok:
             return _report(title, False, message)
     return _report(title, True)
@@ -99,8 +102,8 @@ def check_loss(fn, name):
         if error:
             return _report(title, False, error)
         ok, message = _compare(title, got, loss(y_true, y_pred),
-                               f" for y_true = {np.array2string(y_true, precision=3)}, "
-                               f"y_pred = {np.array2string(y_pred, precision=3)}")
+                               f" for y_true and y_pred of shape {y_pred.shape} — C is the mean "
+                               f"over the batch of the per-sample losses")
         if not ok:
             return _report(title, False, message)
     return _report(title, True)

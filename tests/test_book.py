@@ -1,0 +1,90 @@
+"""The book's structure (fast) and its build with Sphinx warnings as errors (slow)."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def toc_entries():
+    return re.findall(r"(?:file|root):\s*([^\s#]+)", (ROOT / "_toc.yml").read_text())
+
+
+def resolve(entry):
+    for suffix in ("", ".ipynb", ".md"):
+        if (ROOT / (entry + suffix)).is_file():
+            return ROOT / (entry + suffix)
+    return None
+
+
+def test_every_toc_entry_exists():
+    missing = [e for e in toc_entries() if resolve(e) is None]
+    assert not missing, f"_toc.yml lists pages that do not exist: {missing}"
+
+
+def test_every_chapter_is_in_the_toc():
+    listed = {resolve(e) for e in toc_entries()}
+    pages = CHAPTERS + sorted((ROOT / "chapters").glob("*.md"))
+    assert [p.name for p in pages if p not in listed] == []
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_is_committed_clean(notebook):
+    """No outputs, no execution counts: the build executes the notebooks."""
+    cells = json.loads(notebook.read_text())["cells"]
+    dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
+    assert not dirty, f"cells {dirty} have outputs or execution counts: strip them"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_follows_the_template(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert re.search(r"\bassert\w*\b|assert_allclose", code), "a chapter with no assert is not tested"
+    assert "TF_CPP_MIN_LOG_LEVEL" in code.split("import keras")[0] if "import keras" in code else True
+    assert "```{exercise}" in text and "```{solution}" in text
+    assert "{bibliography}" in text
+    assert "input_shape=" not in code, "Keras 3 deprecates input_shape=: use keras.Input"
+    assert not re.search(r"keras\.datasets|urlopen|requests\.get|get_file\(", code), "everything runs offline"
+
+
+def test_math_is_served_locally_not_from_a_cdn():
+    config = (ROOT / "_config.yml").read_text()
+    assert "sphinx-mathjax-offline" in config and "mathjax_path: mathjax/tex-chtml.js" in config
+    assert "cdn" not in config.lower().split("mathjax_path")[1].splitlines()[0]
+
+
+def test_solutions_do_not_leak_through_sources():
+    assert "html_copy_source: false" in (ROOT / "_config.yml").read_text()
+
+
+@pytest.mark.slow
+def test_book_builds_without_warnings():
+    """``jupyter-book build . -W``: every notebook executes and renders with no warning;
+    math and figures are there, with no network needed to show them."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0", MPLBACKEND="Agg")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
+                            capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    html_dir = ROOT / "_build" / "html"
+    page = (html_dir / "chapters" / "01_background.html").read_text()
+    assert '<script defer="defer" src="../_static/mathjax/tex-chtml.js' in page or \
+        "_static/mathjax/tex-chtml.js" in page
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (html_dir / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    for built in html_dir.rglob("*.html"):
+        text = built.read_text()
+        assert not re.search(r"<script[^>]+src=\"https?://", text), f"{built.name} loads a script from the network"
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
+    assert images, "chapter 1 shows no figure"
+    for src in images:
+        assert (html_dir / "chapters" / src).resolve().is_file(), src
+    assert not (html_dir / "_sources").exists() or not any((html_dir / "_sources").rglob("*.ipynb"))

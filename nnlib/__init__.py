@@ -26,6 +26,6 @@ __all__ = ["Dense", "Input", "Sequential", "History", "TrainingDiverged", "load_
 def __getattr__(name):
     # nn.keras_bridge is imported on first use, so that `import nnlib` never imports TensorFlow.
     if name == "keras_bridge":
-        from . import keras_bridge
-        return keras_bridge
+        import importlib
+        return importlib.import_module(".keras_bridge", __name__)
     raise AttributeError(f"module 'nnlib' has no attribute {name!r}")

@@ -10,13 +10,17 @@ __all__ = ["keras", "to_keras", "from_keras", "keras_loss", "keras_optimizer"]
 
 
 def keras(dtype=None):
-    """Import and return Keras quietly; with ``dtype``, set ``keras.config.floatx`` to it
-    (Keras builds optimizers and losses in floatx, so float64 parity needs it set first)."""
+    """Import and return Keras quietly; with ``dtype``, make it Keras's default float type.
+
+    Keras builds optimizer variables and losses in ``floatx`` and layers in the global
+    dtype policy, which it fixes when the first layer is built: float64 parity needs both
+    set before the Keras model and optimizer are made."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras as keras_module
     if dtype is not None:
         keras_module.config.set_floatx(dtype)
+        keras_module.config.set_dtype_policy(dtype)
     return keras_module
 
 
@@ -42,7 +46,7 @@ def keras_optimizer(optimizer):
 def to_keras(model):
     """A ``keras.Sequential`` with the same layers, activations, dtype and weights as the
     nnlib ``model``; compiled with the same loss and optimizer settings if ``model`` is.
-    Sets ``keras.config.floatx`` to the model's dtype."""
+    Makes the model's dtype Keras's default (``keras.config.floatx`` and dtype policy)."""
     k = keras(model.dtype)
     keras_model = k.Sequential([k.Input(shape=(model.input_dim,), dtype=model.dtype)]
                                + [k.layers.Dense(layer.units, activation=layer.activation.name,

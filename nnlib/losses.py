@@ -71,7 +71,19 @@ class MeanSquaredError(Loss):
         return (2.0 / (m * n)) * (y_pred - y_true)
 
 
-class BinaryCrossentropy(Loss):
+class _Crossentropy(Loss):
+    """A cross-entropy: takes probabilities, or logits with ``from_logits=True``."""
+
+    target_kind = "probability"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def with_logits(self):
+        return type(self)(from_logits=True)
+
+
+class BinaryCrossentropy(_Crossentropy):
     """ℓ = −(1/n_L) Σ_j [y_j log p_j + (1 − y_j) log(1 − p_j)], p = ŷ (or σ(z) from logits).
 
     From probabilities, p is clipped to [ε, 1 − ε] as Keras does. From logits the
@@ -80,10 +92,6 @@ class BinaryCrossentropy(Loss):
     """
 
     name = "binary_crossentropy"
-    target_kind = "probability"
-
-    def __init__(self, from_logits=False):
-        self.from_logits = bool(from_logits)
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
@@ -102,11 +110,8 @@ class BinaryCrossentropy(Loss):
         p = np.clip(y_pred, EPSILON, 1 - EPSILON)
         return inside * (p - y_true) / (p * (1 - p)) / (m * n)
 
-    def with_logits(self):
-        return BinaryCrossentropy(from_logits=True)
 
-
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Crossentropy):
     """ℓ = −Σ_j y_j log p_j with one-hot (or probability) targets y.
 
     From probabilities, as Keras: p is first renormalised to sum to 1, then
@@ -115,10 +120,6 @@ class CategoricalCrossentropy(Loss):
     """
 
     name = "categorical_crossentropy"
-    target_kind = "probability"
-
-    def __init__(self, from_logits=False):
-        self.from_logits = bool(from_logits)
 
     def per_sample(self, y_true, y_pred):
         if self.from_logits:
@@ -139,11 +140,8 @@ class CategoricalCrossentropy(Loss):
         g = -y_true * inside / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
         return (g - np.sum(g * q, axis=-1, keepdims=True)) / total / m   # through q = p / Σp
 
-    def with_logits(self):
-        return CategoricalCrossentropy(from_logits=True)
 
-
-class SparseCategoricalCrossentropy(Loss):
+class SparseCategoricalCrossentropy(_Crossentropy):
     """Categorical cross-entropy with integer class labels y ∈ {0, …, n_L − 1}, shape (m,).
 
     Same numbers as :class:`CategoricalCrossentropy` with the one-hot targets.
@@ -153,7 +151,7 @@ class SparseCategoricalCrossentropy(Loss):
     target_kind = "class index"
 
     def __init__(self, from_logits=False):
-        self.from_logits = bool(from_logits)
+        super().__init__(from_logits)
         self._dense = CategoricalCrossentropy(from_logits)
 
     @staticmethod
@@ -168,9 +166,6 @@ class SparseCategoricalCrossentropy(Loss):
 
     def gradient(self, y_true, y_pred):
         return self._dense.gradient(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
-
-    def with_logits(self):
-        return SparseCategoricalCrossentropy(from_logits=True)
 
 
 def _per_sample_function(cls, doc):

@@ -11,11 +11,12 @@ import pytest
 
 @pytest.fixture
 def keras():
-    """Keras, with floatx restored to float32 after the test."""
+    """Keras, with its default float type restored to float32 after the test."""
     import keras as keras_module
     keras_module.utils.set_random_seed(0)
     yield keras_module
     keras_module.config.set_floatx("float32")
+    keras_module.config.set_dtype_policy("float32")
 
 
 @pytest.fixture(scope="session")

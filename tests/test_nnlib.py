@@ -177,3 +177,11 @@ class TestChecks:
         assert "tuple" in capsys.readouterr().out
         assert not nn.checks.check_activation(lambda z: np.tanh(z)[:, :1], "tanh")
         assert "shape" in capsys.readouterr().out
+
+
+def test_keras_bridge_is_reachable_as_an_attribute_without_importing_keras():
+    import subprocess
+    code = ("import sys, nnlib as nn; bridge = nn.keras_bridge; "
+            "print(callable(bridge.to_keras), 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -20,6 +20,11 @@ class Activation:
     ``function(z)`` and ``derivative(z)`` both map (m, n) → (m, n).
     ``backward(z, a, grad_a)`` turns ∂C/∂A into δ = ∂C/∂Z (chapter 4, eq. (eq-bp2)):
     for an element-wise f this is ``grad_a ⊙ f′(z)``.
+
+    ``act(z, out=buf)`` and ``act.backward(z, a, grad_a, out=buf)`` write their result into
+    an array ``buf`` of the result's shape and dtype (``buf`` may be ``grad_a`` itself) and
+    return it, instead of returning a new array: ``fit`` uses them to train in buffers
+    allocated once (chapter 5). Without ``out`` they return a new array, as always.
     """
 
     def __init__(self, name, function, derivative):
@@ -27,16 +32,22 @@ class Activation:
         self.function = function
         self._derivative = derivative
 
-    def __call__(self, z):
-        return self.function(np.asarray(z))
+    def __call__(self, z, out=None):
+        a = self.function(np.asarray(z))
+        if out is None:
+            return a
+        np.copyto(out, a)
+        return out
 
     def derivative(self, z):
         """f′(z), element-wise; shape of ``z``."""
         return self._derivative(np.asarray(z))
 
-    def backward(self, z, a, grad_a):
+    def backward(self, z, a, grad_a, out=None):
         """δ = ∂C/∂Z = ∂C/∂A ⊙ f′(Z); shapes (m, n). ``a`` = f(z) is unused here."""
-        return grad_a * self._derivative(z)
+        if out is None:
+            return grad_a * self._derivative(z)
+        return np.multiply(grad_a, self._derivative(z), out=out)
 
     def __repr__(self):
         return f"<activation {self.name}>"
@@ -73,10 +84,76 @@ def _leaky_relu_derivative(z):
     return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(np.result_type(z, np.float32))
 
 
-linear = Activation("linear", lambda z: z, lambda z: np.ones_like(z))
-sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_derivative)
-tanh = Activation("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2)
-relu = Activation("relu", lambda z: np.maximum(z, 0), _relu_derivative)
+class _Linear(Activation):
+    """f(z) = z, f′(z) = 1: δ = ∂C/∂A."""
+
+    def __init__(self):
+        super().__init__("linear", lambda z: z, np.ones_like)
+
+    def __call__(self, z, out=None):
+        if out is None or out is z:                      # A = Z: nothing to compute
+            return np.asarray(z)
+        np.copyto(out, z)
+        return out
+
+    def backward(self, z, a, grad_a, out=None):
+        if out is None:
+            return super().backward(z, a, grad_a)
+        if out is not grad_a:                            # δ = ∂C/∂A ⊙ 1 = ∂C/∂A
+            np.copyto(out, grad_a)
+        return out
+
+
+class _ReLU(Activation):
+    """f(z) = max(z, 0); f′(z) = 1 for z > 0, else 0."""
+
+    def __init__(self):
+        super().__init__("relu", lambda z: np.maximum(z, 0), _relu_derivative)
+
+    def __call__(self, z, out=None):
+        return np.maximum(z, 0, out=out)
+
+    def backward(self, z, a, grad_a, out=None):
+        if out is None:
+            return super().backward(z, a, grad_a)
+        return np.multiply(grad_a, z > 0, out=out)       # δ = ∂C/∂A ⊙ [z > 0]
+
+
+class _Tanh(Activation):
+    """f(z) = tanh z; f′(z) = 1 − tanh² z = 1 − a²."""
+
+    def __init__(self):
+        super().__init__("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2)
+
+    def __call__(self, z, out=None):
+        return np.tanh(z, out=out)
+
+    def backward(self, z, a, grad_a, out=None):
+        if out is None:
+            return super().backward(z, a, grad_a)
+        f_prime = np.square(a)                            # f′ = 1 − a², with a = tanh z
+        np.subtract(1, f_prime, out=f_prime)
+        return np.multiply(grad_a, f_prime, out=out)
+
+
+class _Sigmoid(Activation):
+    """f(z) = σ(z); f′(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
+
+    def __init__(self):
+        super().__init__("sigmoid", _sigmoid, _sigmoid_derivative)
+
+    def backward(self, z, a, grad_a, out=None):
+        if out is None:
+            return super().backward(z, a, grad_a)
+        f_prime = np.subtract(1, a)                       # f′ = a(1 − a), with a = σ(z)
+        f_prime *= a
+        return np.multiply(grad_a, f_prime, out=out)
+
+
+linear = _Linear()
+sigmoid = _Sigmoid()
+tanh = _Tanh()
+relu = _ReLU()
 leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative)
 
 
@@ -99,8 +176,8 @@ class Softmax(Activation):
     def derivative(self, z):
         raise ValueError("softmax is not element-wise: use softmax.backward(z, a, grad_a) for δ")
 
-    def backward(self, z, a, grad_a):
-        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+    def backward(self, z, a, grad_a, out=None):
+        return np.multiply(a, grad_a - np.sum(grad_a * a, axis=-1, keepdims=True), out=out)
 
 
 softmax = Softmax()

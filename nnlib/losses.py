@@ -46,6 +46,16 @@ class Loss:
         """∂C/∂Ŷ (or ∂C/∂Z with logits): shape (m, n_L), the 1/m included."""
         raise NotImplementedError
 
+    def value_and_gradient(self, y_true, y_pred, out=None):
+        """C and ∂C/∂Ŷ in one call, as a training step needs both; with ``out`` (an array of
+        ``y_pred``'s shape) the gradient is written into it. Same numbers as calling
+        ``loss(y_true, y_pred)`` and ``loss.gradient(y_true, y_pred)``."""
+        value, gradient = self(y_true, y_pred), self.gradient(y_true, y_pred)
+        if out is None:
+            return value, gradient
+        np.copyto(out, gradient)
+        return value, out
+
     def with_logits(self):
         """The same loss taking logits, or None when it has no logits form."""
         return None
@@ -69,6 +79,13 @@ class MeanSquaredError(Loss):
     def gradient(self, y_true, y_pred):
         m, n = y_pred.shape
         return (2.0 / (m * n)) * (y_pred - y_true)
+
+    def value_and_gradient(self, y_true, y_pred, out=None):
+        m, n = y_pred.shape
+        error = np.subtract(y_pred, y_true, out=out)            # Ŷ − Y, computed once for both
+        value = float(np.mean(np.square(error)))                # C = mean of (ŷ − y)²
+        error *= 2.0 / (m * n)                                  # ∂C/∂Ŷ = 2(Ŷ − Y)/(m n_L)
+        return value, error
 
 
 class _Crossentropy(Loss):
@@ -140,6 +157,21 @@ class CategoricalCrossentropy(_Crossentropy):
         g = -y_true * inside / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
         return (g - np.sum(g * q, axis=-1, keepdims=True)) / total / m   # through q = p / Σp
 
+    def value_and_gradient(self, y_true, y_pred, out=None):
+        if not self.from_logits:
+            return super().value_and_gradient(y_true, y_pred, out)
+        z, m = y_pred, y_pred.shape[0]                          # the same steps as per_sample and
+        z_max = z.max(axis=-1, keepdims=True)                   # gradient, e^{z − max} shared
+        e = np.exp(np.subtract(z, z_max, out=out), out=out)
+        total = e.sum(axis=-1, keepdims=True)
+        log_sum_exp = z_max + np.log(total)
+        value = float(np.mean(np.sum(y_true * (log_sum_exp - z), axis=-1)))
+        e /= total                                              # softmax(Z)
+        e *= np.sum(y_true, axis=-1, keepdims=True)
+        e -= y_true
+        e /= m                                                  # δ = (softmax(Z)·Σ_j y_j − Y)/m
+        return value, e
+
 
 class SparseCategoricalCrossentropy(_Crossentropy):
     """Categorical cross-entropy with integer class labels y ∈ {0, …, n_L − 1}, shape (m,).
@@ -166,6 +198,10 @@ class SparseCategoricalCrossentropy(_Crossentropy):
 
     def gradient(self, y_true, y_pred):
         return self._dense.gradient(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
+
+    def value_and_gradient(self, y_true, y_pred, out=None):
+        return self._dense.value_and_gradient(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype),
+                                              y_pred, out)
 
 
 def _per_sample_function(cls, doc):

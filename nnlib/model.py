@@ -6,6 +6,7 @@ has a Keras twin. The mathematics: forward pass, chapter 3; backward pass, chapt
 the training loop, chapters 5 and 6.
 """
 import json
+import math
 import sys
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from . import losses as losses_module
 from . import optimizers as optimizers_module
 from . import validation
-from .activations import sigmoid, softmax
+from .activations import linear, sigmoid, softmax
 from .layers import Dense, Input
 
 __all__ = ["Sequential", "History", "TrainingDiverged", "load_model"]
@@ -223,31 +224,40 @@ class Sequential:
         return self.history
 
     def _train(self, X, y, epochs, batch_size, shuffle, validation_data, verbose):
-        """The training loop of ``fit``, its arguments checked."""
+        """The training loop of ``fit``, its arguments checked.
+
+        Each step is :meth:`_step`: the formulas of the plain loop (forward, loss, backward,
+        optimizer step), written into buffers that a :class:`_Workspace` allocates once here.
+        The very last step is :meth:`_plain_step`, through the layers' own ``forward`` and
+        ``backward``, so that afterwards each layer holds the last batch's a_prev, z, a, dW and
+        db as fresh arrays, exactly as a plain loop leaves them.
+        """
         history, m = self.history, X.shape[0]
         starts = range(0, m, batch_size)
+        work = _Workspace(self, X, y, batch_size, shuffle)
         for epoch in range(epochs):
             order = self.rng.permutation(m) if shuffle else None
             total = 0.0
             bar = _progress(starts, epoch, epochs, verbose)
             for step, start in enumerate(bar):
+                stop = min(start + batch_size, m)
+                last = epoch == epochs - 1 and stop == m
                 if order is None:
-                    X_batch, y_batch = X[start:start + batch_size], y[start:start + batch_size]
-                else:
-                    rows = order[start:start + batch_size]
+                    X_batch, y_batch = X[start:stop], y[start:stop]
+                elif last:
+                    rows = order[start:stop]
                     X_batch, y_batch = X[rows], y[rows]
-                self.forward(X_batch)
-                loss, delta = self._loss_and_delta(y_batch)
-                if not np.isfinite(loss):
+                else:
+                    X_batch, y_batch = work.gather(X, y, order[start:stop])
+                loss = self._plain_step(X_batch, y_batch) if last else self._step(X_batch, y_batch, work)
+                if not math.isfinite(loss):
                     raise TrainingDiverged(
                         f"fit: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                         f"the training diverged — try a lower learning rate (now "
                         f"{self.optimizer.learning_rate}) or scale the inputs", history)
-                self._backward(delta)
-                self.optimizer.apply(self._parameters(), self._gradients())
-                total += loss * len(X_batch)
+                total += loss * (stop - start)
                 if verbose == 1:
-                    bar.set_postfix(loss=f"{total / min(start + batch_size, m):.4f}")
+                    bar.set_postfix(loss=f"{total / stop:.4f}")
             history.history["loss"].append(total / m)
             if validation_data is not None:
                 history.history["val_loss"].append(self.evaluate(*validation_data))
@@ -255,6 +265,56 @@ class Sequential:
             if verbose == 2:
                 scores = "  ".join(f"{k}: {v[-1]:.4f}" for k, v in history.history.items())
                 print(f"Epoch {epoch + 1}/{epochs}  {scores}")
+
+    def _plain_step(self, X_batch, y_batch):
+        """One training step as chapter 5 writes it. Returns C; a C that is not finite is
+        returned before anything changes."""
+        self.forward(X_batch)
+        loss, delta = self._loss_and_delta(y_batch)
+        if math.isfinite(loss):
+            self._backward(delta)
+            self.optimizer.apply(self._parameters(), self._gradients())
+        return loss
+
+    def _step(self, X_batch, y_batch, work):
+        """:meth:`_plain_step` written into the buffers of ``work`` (a :class:`_Workspace`):
+        the same formulas in the same order, no new arrays. Returns C; a C that is not finite
+        is returned before anything changes."""
+        layers, buf = self.layers, work.rows(len(X_batch))
+        # forward pass (chapter 3): A^{[0]} = X;  Z^{[l]} = A^{[l-1]} W^{[l]} + b^{[l]},  A^{[l]} = f(Z^{[l]})
+        a = X_batch
+        for layer, z, a_out in zip(layers, buf.z, buf.a):
+            a = layer._forward_into(a, z, a_out)
+        # C and δ^{[L]} = ∂C/∂Z^{[L]} (chapter 4, eq. (eq-bp1)), δ^{[L]} into buf.delta[-1]
+        delta = buf.delta[-1]
+        if work.on_logits:                                   # fused: the loss takes Z^{[L]}
+            loss, _ = work.loss.value_and_gradient(y_batch, buf.z[-1], out=delta)
+        else:
+            loss, _ = work.loss.value_and_gradient(y_batch, a, out=delta)
+            layers[-1].activation.backward(buf.z[-1], a, delta, out=delta)
+        if not math.isfinite(loss):
+            return loss
+        if work.fold:
+            # Plain SGD, θ ← θ − α ∂C/∂θ. Every ∂C/∂θ is linear in δ^{[L]}: starting from α δ^{[L]},
+            # backpropagation delivers α ∂C/∂θ itself, and the update is one subtraction.
+            delta *= work.learning_rate
+        # backward pass (chapter 4): ∂C/∂W^{[l]}, ∂C/∂b^{[l]}, then δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]})
+        for l in range(len(layers) - 1, -1, -1):
+            if l == 0:
+                layers[0]._backward_into(X_batch, delta, buf.dW[0], buf.db[0])
+                break
+            grad_a_prev = buf.delta[l - 1]
+            layers[l]._backward_into(buf.a[l - 1], delta, buf.dW[l], buf.db[l], grad_a_prev)
+            delta = layers[l - 1].activation.backward(buf.z[l - 1], buf.a[l - 1], grad_a_prev,
+                                                      out=grad_a_prev)      # eq. (eq-bp2), in place
+        # the optimizer step (chapter 5)
+        if work.fold:
+            for theta, step in zip(work.parameters, buf.gradients):
+                theta -= step                                # θ ← θ − α ∂C/∂θ
+            self.optimizer.iterations += 1
+        else:
+            self.optimizer.apply(work.parameters, buf.gradients)
+        return loss
 
     def get_weights(self):
         """[W1, b1, W2, b2, …] as copies, Keras's order and shapes."""
@@ -321,6 +381,67 @@ class Sequential:
 
     def __repr__(self):
         return f"Sequential({self.layers}, dtype={self.dtype!r})"
+
+
+class _Workspace:
+    """What one ``fit`` call prepares once for :meth:`Sequential._step` (chapter 5, §Training
+    fast): the output loss (on the logits when fused), whether plain SGD's learning rate is
+    folded into δ^{[L]}, and the buffers a step writes into instead of new arrays:
+
+    - per layer l: ``z[l]`` Z^{[l]}, ``a[l]`` A^{[l]} (the same array as Z for a linear layer;
+      None for an output layer whose loss takes the logits), ``delta[l]`` (m, n_l), which first
+      receives ∂C/∂A^{[l]} and is turned into δ^{[l]} in place, ``dW[l]`` and ``db[l]``;
+    - with shuffling, ``X`` and ``y``: the batch gathered from the shuffled rows.
+
+    They hold ``batch_size`` rows; a smaller batch (the last) uses their first rows, views
+    made once. None of them is ever returned to the user.
+    """
+
+    def __init__(self, model, X, y, batch_size, shuffle):
+        self.loss, self.on_logits = model._output_loss()
+        optimizer = model.optimizer
+        self.fold = type(optimizer) is optimizers_module.SGD and optimizer.momentum == 0
+        self.learning_rate = optimizer.learning_rate
+        self.parameters = model._parameters()
+        self.dW = [np.empty_like(layer.W) for layer in model.layers]
+        self.db = [np.empty_like(layer.b) for layer in model.layers]
+        rows = min(batch_size, X.shape[0])
+        self.z = [np.empty((rows, layer.units), model.dtype) for layer in model.layers]
+        self.a = [z if layer.activation is linear else np.empty_like(z)
+                  for layer, z in zip(model.layers, self.z)]
+        if self.on_logits:
+            self.a[-1] = None
+        self.delta = [np.empty_like(z) for z in self.z]
+        self.X = np.empty((rows,) + X.shape[1:], X.dtype) if shuffle else None
+        self.y = np.empty((rows,) + y.shape[1:], y.dtype) if shuffle else None
+        self._views = {rows: _BatchBuffers(self, rows)}
+
+    def rows(self, m):
+        """The buffers for a batch of m rows."""
+        views = self._views.get(m)
+        if views is None:
+            views = self._views[m] = _BatchBuffers(self, m)
+        return views
+
+    def gather(self, X, y, rows):
+        """The batch (X[rows], y[rows]), copied into the batch buffers."""
+        buf = self.rows(len(rows))
+        np.take(X, rows, axis=0, out=buf.X, mode="clip")      # mode="clip": no extra copy
+        np.take(y, rows, axis=0, out=buf.y, mode="clip")      # (rows are valid indices)
+        return buf.X, buf.y
+
+
+class _BatchBuffers:
+    """The buffers of a :class:`_Workspace` for a batch of m rows: views of their first m rows."""
+
+    def __init__(self, work, m):
+        first = lambda arrays: [None if x is None else x[:m] for x in arrays]   # noqa: E731
+        self.z, self.delta = first(work.z), first(work.delta)
+        self.a = [z if a is z_full else (None if a is None else a[:m])          # a linear layer's
+                  for z, a, z_full in zip(self.z, work.a, work.z)]             # A stays its Z
+        self.X, self.y = first([work.X, work.y])
+        self.dW, self.db = work.dW, work.db
+        self.gradients = [g for pair in zip(work.dW, work.db) for g in pair]
 
 
 def load_model(path):

@@ -43,7 +43,8 @@ serve:
 
 ## make lock: record the exact versions the environment resolved into constraints.txt
 lock: install
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nnlib' > constraints.txt
+	{ echo "# Exact versions of a green build (make lock). requirements.txt says what is needed; this, which versions."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^nnlib'; } > constraints.txt
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -24,11 +24,16 @@ def glorot_uniform(shape, rng, dtype="float32"):
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
+# A standard normal cut at ±2 has standard deviation 0.8796…: dividing by it, as Keras does,
+# gives the truncated weights the intended variance.
+TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+
 def he_normal(shape, rng, dtype="float32"):
-    """A normal of standard deviation √(2 / fan_in) truncated at two deviations, as Keras's
-    he_normal (He et al., 2015)."""
+    """Variance 2 / fan_in (He et al., 2015), drawn as Keras's he_normal: a normal truncated
+    at two deviations, rescaled so that the truncated values have that variance."""
     fan_in, _ = _fans(shape)
-    std = np.sqrt(2.0 / fan_in)
+    std = np.sqrt(2.0 / fan_in) / TRUNCATED_NORMAL_STD
     w = rng.standard_normal(size=shape)
     outside = np.abs(w) > 2
     while outside.any():                       # redraw values beyond ±2σ

@@ -91,6 +91,21 @@ def time_case(case, rounds):
 
 
 # ------------------------------------------------------------------------- memory
+def peak_rss_kib():
+    """This process's peak resident set so far, KiB: VmHWM from /proc/self/status, which
+    starts afresh with the program (``ru_maxrss`` of a child started by fork + exec keeps
+    the parent's peak, which would hide everything under TensorFlow's ~1 GiB); where there
+    is no /proc, ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss          # KiB on Linux
+
+
 def child(case_key, framework, quick):
     """Run one case once with one framework; print the peak resident memory it added (JSON)."""
     case = cases_module.CASES[case_key]
@@ -100,13 +115,13 @@ def child(case_key, framework, quick):
     if framework == "keras":
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss          # KiB on Linux
+    baseline = peak_rss_kib()
     if framework == "nnlib":
         runner = cases_module.NnlibRunner(case, X, y)
     else:
         runner = cases_module.KerasRunner(case, X, y, weights)
     runner.run()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(json.dumps({"baseline_kib": baseline, "peak_kib": peak, "added_kib": peak - baseline}))
 
 

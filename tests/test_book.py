@@ -61,5 +61,8 @@ def test_math_is_served_locally_not_from_a_cdn():
     assert "cdn" not in config.lower().split("mathjax_path")[1].splitlines()[0]
 
 
-def test_solutions_do_not_leak_through_sources():
-    assert "html_copy_source: false" in (ROOT / "_config.yml").read_text()
+def test_hidden_solutions_do_not_leak_through_the_notebook_download():
+    """With hide_solutions: true, the .ipynb copies in _sources/ must be switched off too."""
+    config = (ROOT / "_config.yml").read_text()
+    if re.search(r"^\s*hide_solutions:\s*true", config, re.M):
+        assert re.search(r"^\s*html_copy_source:\s*false", config, re.M)

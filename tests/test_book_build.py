@@ -32,7 +32,10 @@ def test_book_builds_without_warnings():
     assert images, "chapter 1 shows no figure"
     for src in images:
         assert (html_dir / "chapters" / src).resolve().is_file(), src
-    assert not (html_dir / "_sources").exists() or not any((html_dir / "_sources").rglob("*.ipynb"))
+    # the download button offers the chapter's notebook, and the file is there
+    download = re.search(r'<a href="([^"]+)"[^>]*\n?[^>]*btn-download-source-button', page)
+    assert download and download.group(1).endswith("01_background.ipynb"), "no .ipynb download button"
+    assert (html_dir / "chapters" / download.group(1)).resolve().is_file()
 
 
 def chromium():

@@ -24,7 +24,7 @@ class Activation:
     ``act(z, out=buf)`` and ``act.backward(z, a, grad_a, out=buf)`` write their result into
     an array ``buf`` of the result's shape and dtype (``buf`` may be ``grad_a`` itself) and
     return it, instead of returning a new array: ``fit`` uses them to train in buffers
-    allocated once (chapter 5). Without ``out`` they return a new array, as always.
+    allocated once per call. Without ``out`` they return a new array, as always.
     """
 
     def __init__(self, name, function, derivative):

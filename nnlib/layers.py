@@ -41,7 +41,9 @@ class Dense:
 
     After :meth:`build`, ``W`` (n_{l-1}, n_l) and ``b`` (n_l,) hold the parameters. After
     :meth:`forward`, ``a_prev``, ``z`` and ``a`` hold the last batch's values; after
-    :meth:`backward`, ``dW`` and ``db`` hold ∂C/∂W and ∂C/∂b.
+    :meth:`backward`, ``dW`` and ``db`` hold ∂C/∂W and ∂C/∂b. ``Sequential.fit`` computes the
+    same formulas into buffers of its own, and ends with one ordinary forward and backward:
+    afterwards these attributes hold fit's last batch.
     """
 
     def __init__(self, units, activation=None, input_dim=None,
@@ -89,7 +91,7 @@ class Dense:
 
     # ------------------------------------------------------------ fit's inner loop
     # The same two formulas as forward and backward, written into arrays that fit allocates
-    # once (chapter 5, §Training fast): no checks, no new arrays, no attributes set.
+    # once per call: no checks, no new arrays, no attributes set (why: benchmarks/README.md).
     def _forward_into(self, a_prev, z, a):
         """:meth:`forward` into the buffers ``z`` and ``a`` (``a`` None: Z only, for an output
         layer whose loss takes the logits). Returns A (or Z)."""
@@ -100,7 +102,7 @@ class Dense:
     def _backward_into(self, a_prev, delta, dW, db, grad_a_prev=None):
         """:meth:`backward` into the buffers ``dW``, ``db`` and, unless it is None, ``grad_a_prev``."""
         np.matmul(a_prev.T, delta, out=dW)          # ∂C/∂W = A_prevᵀ δ
-        np.sum(delta, axis=0, out=db)               # ∂C/∂b = Σ_rows δ
+        delta.sum(axis=0, out=db)                   # ∂C/∂b = Σ_rows δ
         if grad_a_prev is not None:
             np.matmul(delta, self.W.T, out=grad_a_prev)   # ∂C/∂A_prev = δ Wᵀ
 

@@ -83,7 +83,7 @@ class MeanSquaredError(Loss):
     def value_and_gradient(self, y_true, y_pred, out=None):
         m, n = y_pred.shape
         error = np.subtract(y_pred, y_true, out=out)            # Ŷ − Y, computed once for both
-        value = float(np.mean(np.square(error)))                # C = mean of (ŷ − y)²
+        value = float(np.square(error).sum()) / (m * n)         # C = mean of (ŷ − y)²
         error *= 2.0 / (m * n)                                  # ∂C/∂Ŷ = 2(Ŷ − Y)/(m n_L)
         return value, error
 
@@ -160,14 +160,14 @@ class CategoricalCrossentropy(_Crossentropy):
     def value_and_gradient(self, y_true, y_pred, out=None):
         if not self.from_logits:
             return super().value_and_gradient(y_true, y_pred, out)
-        z, m = y_pred, y_pred.shape[0]                          # the same steps as per_sample and
-        z_max = z.max(axis=-1, keepdims=True)                   # gradient, e^{z − max} shared
+        z, m = y_pred, y_pred.shape[0]                          # per_sample's and gradient's steps,
+        z_max = z.max(axis=-1, keepdims=True)                   # sharing e^{z − max z}
         e = np.exp(np.subtract(z, z_max, out=out), out=out)
         total = e.sum(axis=-1, keepdims=True)
         log_sum_exp = z_max + np.log(total)
-        value = float(np.mean(np.sum(y_true * (log_sum_exp - z), axis=-1)))
+        value = float((y_true * (log_sum_exp - z)).sum()) / m   # C = (1/m) Σ_k ℓ_k
         e /= total                                              # softmax(Z)
-        e *= np.sum(y_true, axis=-1, keepdims=True)
+        e *= y_true.sum(axis=-1, keepdims=True)
         e -= y_true
         e /= m                                                  # δ = (softmax(Z)·Σ_j y_j − Y)/m
         return value, e

@@ -299,14 +299,12 @@ class Sequential:
             # backpropagation delivers α ∂C/∂θ itself, and the update is one subtraction.
             delta *= work.learning_rate
         # backward pass (chapter 4): ∂C/∂W^{[l]}, ∂C/∂b^{[l]}, then δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]})
-        for l in range(len(layers) - 1, -1, -1):
-            if l == 0:
-                layers[0]._backward_into(X_batch, delta, buf.dW[0], buf.db[0])
-                break
+        for l in range(len(layers) - 1, 0, -1):
             grad_a_prev = buf.delta[l - 1]
             layers[l]._backward_into(buf.a[l - 1], delta, buf.dW[l], buf.db[l], grad_a_prev)
             delta = layers[l - 1].activation.backward(buf.z[l - 1], buf.a[l - 1], grad_a_prev,
                                                       out=grad_a_prev)      # eq. (eq-bp2), in place
+        layers[0]._backward_into(X_batch, delta, buf.dW[0], buf.db[0])    # X needs no gradient
         # the optimizer step (chapter 5)
         if work.fold:
             for theta, step in zip(work.parameters, buf.gradients):
@@ -384,9 +382,9 @@ class Sequential:
 
 
 class _Workspace:
-    """What one ``fit`` call prepares once for :meth:`Sequential._step` (chapter 5, §Training
-    fast): the output loss (on the logits when fused), whether plain SGD's learning rate is
-    folded into δ^{[L]}, and the buffers a step writes into instead of new arrays:
+    """What one ``fit`` call prepares once for :meth:`Sequential._step` (why: benchmarks/README.md):
+    the output loss (on the logits when fused), whether plain SGD's learning rate is folded
+    into δ^{[L]}, and the buffers a step writes into instead of new arrays:
 
     - per layer l: ``z[l]`` Z^{[l]}, ``a[l]`` A^{[l]} (the same array as Z for a linear layer;
       None for an output layer whose loss takes the logits), ``delta[l]`` (m, n_l), which first
@@ -426,8 +424,8 @@ class _Workspace:
     def gather(self, X, y, rows):
         """The batch (X[rows], y[rows]), copied into the batch buffers."""
         buf = self.rows(len(rows))
-        np.take(X, rows, axis=0, out=buf.X, mode="clip")      # mode="clip": no extra copy
-        np.take(y, rows, axis=0, out=buf.y, mode="clip")      # (rows are valid indices)
+        X.take(rows, axis=0, out=buf.X, mode="clip")          # mode="clip": no extra copy
+        y.take(rows, axis=0, out=buf.y, mode="clip")          # (rows are valid indices)
         return buf.X, buf.y
 
 

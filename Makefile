@@ -9,7 +9,6 @@ PORT   ?= 8000
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: install book test test-unit test-notebooks test-build bench serve clean lock
 

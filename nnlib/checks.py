@@ -88,14 +88,16 @@ def check_loss(fn, name):
     rng = np.random.default_rng(1)
     cases = []
     for m, n in ((4, 3), (1, 1), (5, 2)):
-        if loss.target_kind == "class index":
-            y_true = rng.integers(0, max(n, 2), size=m)
-            p = rng.dirichlet(np.ones(max(n, 2)), size=m)
-        elif loss.target_kind == "probability":
-            p = rng.dirichlet(np.ones(n), size=m) if n > 1 else rng.uniform(0.05, 0.95, size=(m, 1))
-            y_true = np.eye(n)[rng.integers(0, n, size=m)] if n > 1 else rng.integers(0, 2, size=(m, 1)) * 1.0
+        if loss.target_kind == "class index":            # labels, and one distribution per row
+            n = max(n, 2)
+            y_true, p = rng.integers(0, n, size=m), rng.dirichlet(np.ones(n), size=m)
+        elif isinstance(loss, losses.CategoricalCrossentropy):   # one-hot rows, distributions
+            n = max(n, 2)
+            y_true, p = np.eye(n)[rng.integers(0, n, size=m)], rng.dirichlet(np.ones(n), size=m)
+        elif loss.target_kind == "probability":          # binary: 0/1 targets, p in (0, 1)
+            y_true, p = rng.integers(0, 2, size=(m, n)) * 1.0, rng.uniform(0.05, 0.95, size=(m, n))
         else:
-            p, y_true = rng.normal(size=(m, n)), rng.normal(size=(m, n))
+            y_true, p = rng.normal(size=(m, n)), rng.normal(size=(m, n))
         cases.append((y_true, p))
     for y_true, y_pred in cases:
         got, error = _call(title, fn, y_true.copy(), y_pred.copy())

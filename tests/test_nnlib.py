@@ -151,6 +151,20 @@ class TestChecks:
         assert nn.checks.check_gradient(lambda x: 2 * x, lambda x: np.sum(x ** 2), np.array([1.0, -2.0]))
         assert capsys.readouterr().out.count("✓") == 6
 
+    def test_textbook_losses_pass(self, capsys):
+        """A learner's plain formula of each loss passes (no clipping needed at the test points)."""
+        textbook = {
+            "mse": lambda y, p: np.mean((p - y) ** 2),
+            "binary_crossentropy": lambda y, p: np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))),
+            "categorical_crossentropy": lambda y, p: np.mean(-np.sum(y * np.log(p), axis=1)),
+            "sparse_categorical_crossentropy": lambda y, p: np.mean(-np.log(p[np.arange(len(y)), y])),
+        }
+        for name, fn in textbook.items():
+            assert nn.checks.check_loss(fn, name), name
+        summed = lambda y, p: np.sum(-np.sum(y * np.log(p), axis=1))      # noqa: E731 - no 1/m
+        assert not nn.checks.check_loss(summed, "categorical_crossentropy")
+        assert "mean over the batch" in capsys.readouterr().out
+
     def test_wrong_functions_fail_with_the_first_wrong_input(self, capsys):
         assert not nn.checks.check_activation(lambda z: np.maximum(z, 0.1), "relu")
         out = capsys.readouterr().out

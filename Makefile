@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test test-unit test-notebooks test-build bench serve clean lock
+.PHONY: install book test test-unit bench serve strip clean distclean lock
 
 install: $(STAMP)
 
@@ -30,11 +30,18 @@ test: install
 	$(BIN)/python -m pytest
 
 test-unit: install
-	$(BIN)/python -m pytest tests --ignore=tests/test_notebooks.py -k "not book_builds"
+	$(BIN)/python -m pytest tests -m "not slow"
 
 ## make bench: time nnlib against Keras and against the machine's matrix-multiply rate
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+## make strip: remove outputs and execution counts from every chapter notebook (before a commit)
+strip: install
+	$(BIN)/python -c "import glob, nbformat; \
+	notebooks = {p: nbformat.read(p, as_version=4) for p in glob.glob('chapters/*.ipynb')}; \
+	[c.update(outputs=[], execution_count=None) for nb in notebooks.values() for c in nb.cells if c.cell_type == 'code']; \
+	[nbformat.write(nb, p) for p, nb in notebooks.items()]"
 
 ## make serve: serve _build/html on http://localhost:$(PORT)
 serve:

@@ -5,6 +5,14 @@ same weights. ``apply(params, grads)`` updates the arrays of ``params`` in place
 ``grads`` in the same order (``model.get_weights()``'s order).
 
 Plain gradient descent (chapter 5, eq. (eq-gd)):   θ^{(t+1)} = θ^{(t)} − α ∇_θ C(θ^{(t)})
+
+Hyper-parameters are kept exactly as given. Keras's TensorFlow backend turns Python-float
+hyper-parameters such as the momentum μ and Adam's β₁, β₂ into float32 tensors before
+casting them to the variables' dtype, even in float64: β₁ = 0.9 becomes
+0.8999999761581421 in β₁ᵗ. So at Keras's defaults nnlib and Keras differ by ~1e-7 relative
+after a few epochs, in float64 too — a difference of hyper-parameters, not of formulas. At
+values exact in float32 (μ = 0.875, β₁ = 0.875, β₂ = 0.9990234375) they agree to 1e-12
+(tests/test_keras_parity.py).
 """
 import numpy as np
 

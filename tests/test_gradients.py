@@ -122,7 +122,7 @@ def test_check_gradients_refuses_float32():
         check_gradients(model, np.ones((2, 2)), np.ones((2, 2)))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)   # the same cases every run
 @given(m=st.integers(1, 6), n_in=st.integers(1, 5), hidden=st.lists(st.integers(1, 5), min_size=0, max_size=3),
        n_out=st.integers(1, 4), activation=st.sampled_from(["sigmoid", "tanh", "linear"]),
        seed=st.integers(0, 10_000))

@@ -197,3 +197,21 @@ def test_keras_bridge_is_reachable_as_an_attribute_without_importing_keras():
             "print(callable(bridge.to_keras), 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_plotting_helpers_draw_labelled_figures():
+    import matplotlib
+    matplotlib.use("Agg")                       # no screen in tests
+    import matplotlib.pyplot as plt
+    model = small_model()
+    ax = nn.plotting.draw_network(model)
+    assert len(ax.collections) == 3             # one column of circles per layer
+    assert [t.get_text() for t in ax.texts][0].startswith("input")
+    with pytest.raises(ValueError, match="model_or_sizes"):
+        nn.plotting.draw_network([3])
+    X, y = data()
+    ax = nn.plotting.plot_history(model.fit(X, y, epochs=3, validation_data=(X, y)))
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
+    assert [line.get_label() for line in ax.get_lines()] == ["loss", "val_loss"]
+    assert len(ax.get_lines()[0].get_xdata()) == 3
+    plt.close("all")

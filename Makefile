@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test test-unit bench serve strip clean distclean lock
+.PHONY: install book test test-unit pdf bench serve strip clean distclean lock
 
 install: $(STAMP)
 
@@ -25,12 +25,17 @@ book: install
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html  (make serve  to view it)"
 
-## make test: unit tests of nnlib, every chapter through nbval, and a -W build of the book
+## make test: unit tests of nnlib, every chapter through nbval, a -W build of the book, and the
+## built book in Chromium (tests/test_browser.py; skipped without Chromium unless REQUIRE_BROWSER=1)
 test: install
 	$(BIN)/python -m pytest
 
 test-unit: install
 	$(BIN)/python -m pytest tests -m "not slow"
+
+## make pdf: the whole book as one PDF, _build/pdf/book.pdf, printed by the system's Chromium
+pdf: book
+	$(BIN)/python tools/make_pdf.py
 
 ## make bench: time nnlib against Keras and against the machine's matrix-multiply rate
 bench: install

@@ -42,30 +42,5 @@ def test_book_builds_without_warnings():
     assert (html_dir / "chapters" / download.group(1)).resolve().is_file()
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        for folder in os.environ.get("PATH", "").split(os.pathsep):
-            if (Path(folder) / name).is_file():
-                return str(Path(folder) / name)
-    return None
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(chromium() is None, reason="no Chromium to render the page (apt-get install chromium)")
-def test_math_is_typeset_by_a_real_browser_with_no_network():
-    """Chromium opens the built chapter from disk (this machine has no network) and runs its
-    scripts: MathJax, served from _static, must turn every math element into typeset math."""
-    page = ROOT / "_build" / "html" / "chapters" / "01_background.html"
-    assert page.is_file(), "run after test_book_builds_without_warnings"
-    profile = ROOT / "_build" / ".chromium-profile"
-    result = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    dom = result.stdout
-    math_elements = dom.count('class="math notranslate nohighlight"')
-    typeset = dom.count("<mjx-container")
-    assert math_elements > 10, "the page has no math?"
-    assert typeset >= math_elements, f"only {typeset} of {math_elements} formulas were typeset"
-    assert "<img" in dom
+# The built book in a real browser (math typeset, images, links, search, dark mode, the PDF):
+# tests/test_browser.py, which reads this test's build.

@@ -31,14 +31,24 @@ def digits():
 # `make test` runs pytest on two xdist workers with `--dist loadfile`: each test file goes whole
 # to one worker. The browser tests must not start before the build has finished, and the book
 # must be built once. So the scheduler below puts tests/test_browser.py in the same work unit as
-# tests/test_book_build.py: one worker runs the build, then the browser tests on its output, in
-# collection order (test_book_build.py sorts first). Without xdist (-n 0) that order holds too.
-# A fixture in test_browser.py checks that the build ran first in this process and passed.
+# tests/test_book_build.py, and the collection is ordered build first: one worker runs the build,
+# then the browser tests on its output. Without xdist (-n 0) the same order holds.
+# The fixture `built_book` (below) checks that the build ran first in this process and passed.
 from pathlib import Path  # noqa: E402
 
 BOOK_BUILD_TEST = "tests/test_book_build.py::test_book_builds_without_warnings"
 AFTER_BOOK_BUILD = ("tests/test_browser.py",)
 book_build_outcome = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests right after the build test, whatever order the files were named in."""
+    build = [i for i, item in enumerate(items) if item.nodeid == BOOK_BUILD_TEST]
+    if build:
+        after = [item for item in items if item.nodeid.split("::")[0] in AFTER_BOOK_BUILD]
+        rest = [item for item in items if item.nodeid.split("::")[0] not in AFTER_BOOK_BUILD]
+        position = rest.index(items[build[0]]) + 1
+        items[:] = rest[:position] + after + rest[position:]
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -39,8 +39,8 @@ def keras_optimizer(optimizer):
     """The Keras optimizer with the same settings as an nnlib optimizer."""
     k = keras()
     config = optimizer.get_config()
-    name = config.pop("name")
-    return {"sgd": k.optimizers.SGD, "adam": k.optimizers.Adam}[name](**config)
+    del config["name"]
+    return getattr(k.optimizers, type(optimizer).__name__)(**config)
 
 
 def to_keras(model):
@@ -53,7 +53,8 @@ def to_keras(model):
                                                  dtype=model.dtype) for layer in model.layers])
     keras_model.set_weights(model.get_weights())
     if model.loss is not None:
-        keras_model.compile(optimizer=keras_optimizer(model.optimizer), loss=keras_loss(model.loss))
+        keras_model.compile(optimizer=keras_optimizer(model.optimizer), loss=keras_loss(model.loss),
+                            metrics=[name for name, _ in model.metrics] or None)
     return keras_model
 
 

@@ -36,17 +36,16 @@ class Dense:
     ----------
     units : int, n_l.
     activation : name or :class:`~nnlib.activations.Activation`; None means linear.
-    input_dim : int, n_{l-1}, for a first layer (or put an :class:`Input` before it).
+    input_dim : int, n_{l-1}, for a first layer (Keras 3 style: put an :class:`Input` first).
     kernel_initializer, bias_initializer : names from :mod:`nnlib.initializers`.
 
-    After :meth:`build`, ``W`` (n_{l-1}, n_l) and ``b`` (n_l,) hold the parameters. After
-    :meth:`forward`, ``a_prev``, ``z`` and ``a`` hold the last batch's values; after
-    :meth:`backward`, ``dW`` and ``db`` hold ∂C/∂W and ∂C/∂b. ``Sequential.fit`` computes the
-    same formulas into buffers of its own, and ends with one ordinary forward and backward:
-    afterwards these attributes hold fit's last batch.
+    After :meth:`build`, ``W`` (n_{l-1}, n_l) and ``b`` (n_l,) hold the parameters. A training
+    :meth:`forward` keeps ``a_prev``, ``z`` and ``a``; :meth:`backward` then sets ``dW`` and
+    ``db``. The layer reuses these arrays from one batch to the next while the batch size m
+    is unchanged: copy one to keep it past the next pass.
     """
 
-    def __init__(self, units, activation=None, input_dim=None,
+    def __init__(self, units, activation=None, *, input_dim=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros"):
         self.units = positive_int(units, "units")
         self.activation = activations.get(activation)
@@ -54,8 +53,8 @@ class Dense:
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.W = self.b = None
-        self.a_prev = self.z = self.a = None
-        self.dW = self.db = None
+        self.a_prev = self.z = self.a = self.dW = self.db = None
+        self._arrays = {}
 
     @property
     def built(self):
@@ -66,45 +65,62 @@ class Dense:
         self.input_dim = positive_int(input_dim, "input_dim")
         self.W = self.kernel_initializer((self.input_dim, self.units), rng, dtype)
         self.b = self.bias_initializer((self.units,), rng, dtype)
+        self.a_prev = self.z = self.a = self.dW = self.db = None
+        self._arrays = {}
 
     def count_params(self):
         """(n_{l-1} + 1) · n_l: the kernel's entries plus one bias per unit."""
         return (self.input_dim + 1) * self.units
 
-    def forward(self, a_prev):
-        """A^{[l]} = f(A^{[l-1]} W + b) for a batch a_prev of shape (m, n_{l-1}); keeps a_prev, z, a."""
-        a_prev = np.asarray(a_prev)
-        if a_prev.ndim != 2 or a_prev.shape[1] != self.input_dim:
+    def pre_activation(self, a_prev, out=None):
+        """Z = A_prev W + b for a batch ``a_prev`` (m, n_{l-1}); shape (m, n_l) (chapter 3,
+        eq. (eq-forward-batch)), written into ``out`` when it is given."""
+        if not self.built:
+            raise ValueError(f"layer: {self!r} has no weights yet; put nn.Input(shape=(n,)) "
+                             f"first in the model, or call build(input_dim, rng)")
+        if getattr(a_prev, "ndim", None) != 2 or a_prev.shape[1] != self.input_dim:
             raise ValueError(f"a_prev: expected shape (m, {self.input_dim}) for a layer with "
-                             f"{self.input_dim} inputs, got shape {a_prev.shape}")
-        self.a_prev = a_prev
-        self.z = a_prev @ self.W + self.b          # (m, n_l): the bias row is broadcast to every sample
-        self.a = self.activation(self.z)
+                             f"{self.input_dim} inputs, got shape {np.shape(a_prev)}")
+        z = np.matmul(a_prev, self.W, out=out)
+        z += self.b                                 # the bias row is added to every sample
+        return z
+
+    def forward(self, a_prev, training=True):
+        """A = f(A_prev W + b) for a batch ``a_prev`` (m, n_{l-1}); returns A (m, n_l).
+
+        In training (the default) the layer keeps a_prev, z and a for :meth:`backward`, in its
+        own arrays; with ``training=False`` (``predict``, ``evaluate``) it returns new arrays
+        and keeps nothing.
+        """
+        if not training:
+            return self.activation(self.pre_activation(a_prev))
+        shape = (len(a_prev), self.units)
+        z = self.pre_activation(a_prev, out=self._own("z", shape))
+        self.a_prev, self.z, self.a = a_prev, z, self.activation(z, out=self._own("a", shape))
         return self.a
 
     def backward(self, delta, input_gradient=True):
-        """Given δ = ∂C/∂Z (m, n_l) of the last forward batch: set dW, db and return ∂C/∂A_prev
-        (None if ``input_gradient`` is False: the first layer need not pass anything back)."""
-        self.dW = self.a_prev.T @ delta             # (n_{l-1}, n_l)
-        self.db = delta.sum(axis=0)                 # (n_l,)
-        return delta @ self.W.T if input_gradient else None   # (m, n_{l-1})
+        """Given δ = ∂C/∂Z (m, n_l) for the last training forward pass, set dW = A_prevᵀ δ and
+        db = Σ_rows δ, and return ∂C/∂A_prev = δ Wᵀ, shape (m, n_{l-1}) (None when
+        ``input_gradient`` is False: the first layer need not pass anything back)."""
+        if self.z is None:
+            raise ValueError(f"layer: backward needs a training forward pass first "
+                             f"({self!r} has not seen a batch)")
+        if getattr(delta, "shape", None) != self.z.shape:
+            raise ValueError(f"delta: expected shape {self.z.shape}, the shape of the last "
+                             f"forward pass's Z, got shape {np.shape(delta)}")
+        self.dW = np.matmul(self.a_prev.T, delta, out=self._own("dW", self.W.shape))
+        self.db = np.sum(delta, axis=0, out=self._own("db", self.b.shape))
+        if not input_gradient:
+            return None
+        return np.matmul(delta, self.W.T, out=self._own("grad_a_prev", self.a_prev.shape))
 
-    # ------------------------------------------------------------ fit's inner loop
-    # The same two formulas as forward and backward, written into arrays that fit allocates
-    # once per call: no checks, no new arrays, no attributes set (why: benchmarks/README.md).
-    def _forward_into(self, a_prev, z, a):
-        """:meth:`forward` into the buffers ``z`` and ``a`` (``a`` None: Z only, for an output
-        layer whose loss takes the logits). Returns A (or Z)."""
-        np.matmul(a_prev, self.W, out=z)
-        z += self.b                                 # Z = A_prev W + b
-        return z if a is None else self.activation(z, out=a)    # A = f(Z)
-
-    def _backward_into(self, a_prev, delta, dW, db, grad_a_prev=None):
-        """:meth:`backward` into the buffers ``dW``, ``db`` and, unless it is None, ``grad_a_prev``."""
-        np.matmul(a_prev.T, delta, out=dW)          # ∂C/∂W = A_prevᵀ δ
-        delta.sum(axis=0, out=db)                   # ∂C/∂b = Σ_rows δ
-        if grad_a_prev is not None:
-            np.matmul(delta, self.W.T, out=grad_a_prev)   # ∂C/∂A_prev = δ Wᵀ
+    def _own(self, name, shape):
+        """The layer's own array ``name`` of ``shape``, made anew only when the shape changes."""
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape:
+            array = self._arrays[name] = np.empty(shape, self.W.dtype)
+        return array
 
     def get_config(self):
         return {"units": self.units, "activation": self.activation.name, "input_dim": self.input_dim}

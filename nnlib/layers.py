@@ -75,15 +75,18 @@ class Dense:
     def pre_activation(self, a_prev, out=None):
         """Z = A_prev W + b for a batch ``a_prev`` (m, n_{l-1}); shape (m, n_l) (chapter 3,
         eq. (eq-forward-batch)), written into ``out`` when it is given."""
+        self._check_input(a_prev)
+        z = np.matmul(a_prev, self.W, out=out)
+        z += self.b                                 # the bias row is added to every sample
+        return z
+
+    def _check_input(self, a_prev):
         if not self.built:
             raise ValueError(f"layer: {self!r} has no weights yet; put nn.Input(shape=(n,)) "
                              f"first in the model, or call build(input_dim, rng)")
         if getattr(a_prev, "ndim", None) != 2 or a_prev.shape[1] != self.input_dim:
             raise ValueError(f"a_prev: expected shape (m, {self.input_dim}) for a layer with "
                              f"{self.input_dim} inputs, got shape {np.shape(a_prev)}")
-        z = np.matmul(a_prev, self.W, out=out)
-        z += self.b                                 # the bias row is added to every sample
-        return z
 
     def forward(self, a_prev, training=True):
         """A = f(A_prev W + b) for a batch ``a_prev`` (m, n_{l-1}); returns A (m, n_l).
@@ -94,6 +97,7 @@ class Dense:
         """
         if not training:
             return self.activation(self.pre_activation(a_prev))
+        self._check_input(a_prev)
         shape = (len(a_prev), self.units)
         z = self.pre_activation(a_prev, out=self._own("z", shape))
         self.a_prev, self.z, self.a = a_prev, z, self.activation(z, out=self._own("a", shape))

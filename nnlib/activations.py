@@ -99,7 +99,8 @@ class ReLU(Activation):
         return np.maximum(z, 0, out=out)
 
     def derivative(self, z, a=None):
-        return (np.asarray(z) > 0).astype(_float_type(z))
+        z = np.asarray(z)
+        return (z > 0).astype(_float_type(z))
 
 
 # keras.activations.leaky_relu's default negative slope is 0.2, but TensorFlow's LeakyRelu op
@@ -121,7 +122,8 @@ class LeakyReLU(Activation):
         return np.multiply(z, self.derivative(z), out=out)
 
     def derivative(self, z, a=None):
-        return np.where(np.asarray(z) > 0, 1.0, self.negative_slope).astype(_float_type(z))
+        z = np.asarray(z)
+        return np.where(z > 0, 1.0, self.negative_slope).astype(_float_type(z))
 
 
 class Softmax(Activation):
@@ -144,12 +146,12 @@ class Softmax(Activation):
         raise ValueError("softmax is not element-wise: use softmax.backward(z, a, grad_a) for δ")
 
     def backward(self, z, a, grad_a, out=None):
-        return np.multiply(a, grad_a - np.sum(grad_a * a, axis=-1, keepdims=True), out=out)
+        return np.multiply(a, grad_a - (grad_a * a).sum(axis=-1, keepdims=True), out=out)
 
 
 def _float_type(z):
-    """The float type of a result computed from ``z``: z's own, or float64 for integers."""
-    return np.result_type(np.asarray(z).dtype, np.float32)
+    """The float type of a result computed from the array ``z``: z's own, or float64."""
+    return z.dtype if z.dtype.kind == "f" else np.float64
 
 
 linear, sigmoid, tanh, relu, leaky_relu, softmax = (

@@ -75,7 +75,8 @@ class Dense:
     def pre_activation(self, a_prev, out=None):
         """Z = A_prev W + b for a batch ``a_prev`` (m, n_{l-1}); shape (m, n_l) (chapter 3,
         eq. (eq-forward-batch)), written into ``out`` when it is given."""
-        self._check_input(a_prev)
+        if out is None:                            # forward checks before it passes out=
+            self._check_input(a_prev)
         z = np.matmul(a_prev, self.W, out=out)
         z += self.b                                 # the bias row is added to every sample
         return z
@@ -114,7 +115,7 @@ class Dense:
             raise ValueError(f"delta: expected shape {self.z.shape}, the shape of the last "
                              f"forward pass's Z, got shape {np.shape(delta)}")
         self.dW = np.matmul(self.a_prev.T, delta, out=self._own("dW", self.W.shape))
-        self.db = np.sum(delta, axis=0, out=self._own("db", self.b.shape))
+        self.db = delta.sum(axis=0, out=self._own("db", self.b.shape))
         if not input_gradient:
             return None
         return np.matmul(delta, self.W.T, out=self._own("grad_a_prev", self.a_prev.shape))

@@ -27,6 +27,11 @@ __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossen
 EPSILON = 1e-7   # keras.config.epsilon(): probabilities are clipped to [ε, 1 − ε]
 
 
+def _mean(values):
+    """The mean of the per-sample values ℓ, a float (np.mean costs µs more per call)."""
+    return float(values.sum()) / values.size
+
+
 class Loss:
     """Base class: subclasses define ``per_sample`` and ``gradient``, each formula once.
 
@@ -40,7 +45,7 @@ class Loss:
 
     def __call__(self, y_true, y_pred):
         """C: the mean of ``per_sample`` over the batch (a float)."""
-        return float(np.mean(self.per_sample(y_true, y_pred)))
+        return _mean(self.per_sample(y_true, y_pred))
 
     def per_sample(self, y_true, y_pred):
         """ℓ for each sample: shape (m,)."""
@@ -54,7 +59,7 @@ class Loss:
     def value_and_gradient(self, y_true, y_pred, out=None):
         """C and ∂C/∂Ŷ, as a training step needs both (``out`` as in :meth:`gradient`)."""
         y_true, y_pred = self.align(y_true, y_pred)
-        return float(np.mean(self._per_sample(y_true, y_pred))), self._gradient(y_true, y_pred, out)
+        return _mean(self._per_sample(y_true, y_pred)), self._gradient(y_true, y_pred, out)
 
     def align(self, y_true, y_pred):
         """(y_true, y_pred) as arrays of one shape, y of shape (m,) read as (m, 1) against ŷ
@@ -88,7 +93,7 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def _per_sample(self, y_true, y_pred):
-        return np.mean((y_pred - y_true) ** 2, axis=-1)
+        return np.square(y_pred - y_true).sum(axis=-1) / y_pred.shape[-1]
 
     def _gradient(self, y_true, y_pred, out=None):
         g = np.subtract(y_pred, y_true, out=out)
@@ -125,7 +130,7 @@ class BinaryCrossentropy(_Crossentropy):
         else:
             p = np.clip(y_pred, EPSILON, 1 - EPSILON)
             terms = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-        return np.mean(terms, axis=-1)
+        return terms.sum(axis=-1) / terms.shape[-1]
 
     def _gradient(self, y_true, y_pred, out=None):
         if self.from_logits:
@@ -153,24 +158,24 @@ class CategoricalCrossentropy(_Crossentropy):
         if self.from_logits:
             z = y_pred
             z_max = z.max(axis=-1, keepdims=True)
-            log_sum_exp = z_max + np.log(np.sum(np.exp(z - z_max), axis=-1, keepdims=True))
-            return np.sum(y_true * (log_sum_exp - z), axis=-1)
-        p = np.clip(y_pred / np.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
-        return -np.sum(y_true * np.log(p), axis=-1)
+            log_sum_exp = z_max + np.log(np.exp(z - z_max).sum(axis=-1, keepdims=True))
+            return (y_true * (log_sum_exp - z)).sum(axis=-1)
+        p = np.clip(y_pred / y_pred.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
+        return -(y_true * np.log(p)).sum(axis=-1)
 
     def _gradient(self, y_true, y_pred, out=None):
         m = y_pred.shape[0]
         if self.from_logits:
             g = softmax(y_pred, out=out)
-            g *= np.sum(y_true, axis=-1, keepdims=True)
+            g *= y_true.sum(axis=-1, keepdims=True)
             g -= y_true
             g /= m
             return g
-        total = np.sum(y_pred, axis=-1, keepdims=True)
+        total = y_pred.sum(axis=-1, keepdims=True)
         q = y_pred / total
         inside = (q > EPSILON) & (q < 1 - EPSILON)
         g = -y_true * inside / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
-        return np.divide(g - np.sum(g * q, axis=-1, keepdims=True), total * m,
+        return np.divide(g - (g * q).sum(axis=-1, keepdims=True), total * m,
                          out=out)                                       # through q = p / Σp
 
 

@@ -16,17 +16,17 @@ __all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accura
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Fraction of entries with (ŷ > threshold) equal to y; y, ŷ of shape (m, n_L)."""
-    return float(np.mean((y_pred > threshold) == y_true))
+    return float(((y_pred > threshold) == y_true).mean())
 
 
 def categorical_accuracy(y_true, y_pred):
     """Fraction of rows whose largest ŷ is at the largest y (one-hot rows), shapes (m, n_L)."""
-    return float(np.mean(np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)))
+    return float((y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).mean())
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
     """Fraction of rows whose largest ŷ is at the label y; y (m,) integers, ŷ (m, n_L)."""
-    return float(np.mean(y_true == np.argmax(y_pred, axis=-1)))
+    return float((y_true == y_pred.argmax(axis=-1)).mean())
 
 
 _ACCURACY_NAMES = ("accuracy", "acc")

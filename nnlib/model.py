@@ -298,6 +298,7 @@ class Sequential:
         m, names = len(x), ["loss"] + [name for name, _ in self.metrics]
         batch_hooks = [c for c in callbacks
                        if type(c).on_train_batch_end is not Callback.on_train_batch_end]
+        batches = _Batches(x, y, batch_size)
         self.stop_training, logs = False, {}
         for callback in callbacks:
             callback.on_train_begin()
@@ -307,9 +308,10 @@ class Sequential:
             order = self.rng.permutation(m) if shuffle else None
             sums = dict.fromkeys(names, 0.0)
             for step, start in enumerate(range(0, m, batch_size)):
-                rows = (slice(start, start + batch_size) if order is None
-                        else order[start:start + batch_size])
-                x_batch, y_batch = x[rows], y[rows]
+                if order is None:
+                    x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
+                else:
+                    x_batch, y_batch = batches.gather(order[start:start + batch_size])
                 loss = self.train_step(x_batch, y_batch)
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
@@ -427,6 +429,24 @@ def load_model(path):
         raise ValueError(f"path: {path!r} is not a complete model saved by nnlib "
                          f"({type(exc).__name__}: {exc})") from None
     return model
+
+
+class _Batches:
+    """Shuffled batches of (x, y), gathered into two arrays made once per ``fit``: np.take
+    into them costs a quarter of x[rows] (NumPy's fancy indexing makes a new array)."""
+
+    def __init__(self, x, y, batch_size):
+        self.x, self.y = x, y
+        self.x_rows = np.empty((min(batch_size, len(x)),) + x.shape[1:], x.dtype)
+        self.y_rows = np.empty((len(self.x_rows),) + y.shape[1:], y.dtype)
+
+    def gather(self, rows):
+        """(x[rows], y[rows]); valid until the next call."""
+        n = len(rows)
+        x_batch, y_batch = self.x_rows[:n], self.y_rows[:n]
+        self.x.take(rows, axis=0, out=x_batch, mode="clip")    # rows are valid: "clip" skips
+        self.y.take(rows, axis=0, out=y_batch, mode="clip")    # a bounds-checked copy
+        return x_batch, y_batch
 
 
 def _batch_size(batch_size):

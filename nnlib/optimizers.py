@@ -14,16 +14,29 @@ hyper-parameters such as the momentum μ and Adam's β₁, β₂ into float32 te
 casting them to the variables' dtype, even in float64: β₁ = 0.9 becomes
 0.8999999761581421 in β₁ᵗ. So at Keras's defaults nnlib and Keras differ by ~1e-7 relative
 after a few epochs, in float64 too — a difference of hyper-parameters, not of formulas. At
-values exact in float32 (μ = 0.875, β₁ = 0.875, β₂ = 0.9990234375) they agree to 1e-12
-(tests/test_keras_parity.py).
+values exact in float32 (μ = 0.875, β₁ = 0.875, β₂ = 0.9990234375, AdamW's weight decay
+2⁻⁸ = 0.00390625) they agree to 1e-12 (tests/test_keras_parity.py, tests/test_optimizers.py).
+Only hyper-parameters that Keras passes through ``ops.cast`` are rounded (SGD's μ, Adam's
+β₁ and β₂ in β₁ᵗ, β₂ᵗ, AdamW's weight decay); RMSprop's ρ and every ε enter Keras's
+formulas as Python floats next to float64 tensors and stay exact.
+
+``learning_rate`` may be a float or a schedule from :mod:`nnlib.schedules` (also
+``nnlib.optimizers.schedules``, as in Keras): α is then ``schedule(iterations)``, evaluated
+before each step (the first step uses ``schedule(0)``). ``optimizer.learning_rate`` reads the
+α the next step will use; assigning a number to it changes α (what a callback such as
+``LearningRateScheduler`` does), unless the optimizer was made with a schedule.
 """
 import math
+import numbers
 
 import numpy as np
 
+from . import schedules
+from .schedules import LearningRateSchedule
 from .validation import float_in, positive_float
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "names"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "names", "from_config",
+           "schedules"]
 
 
 class Optimizer:
@@ -36,9 +49,39 @@ class Optimizer:
     name = "optimizer"
 
     def __init__(self, learning_rate):
-        self.learning_rate = positive_float(learning_rate, "learning_rate")
+        if isinstance(learning_rate, dict):                   # from get_config
+            learning_rate = schedules.deserialize(learning_rate)
+        if isinstance(learning_rate, LearningRateSchedule):
+            self._learning_rate = learning_rate
+        elif callable(learning_rate):
+            raise TypeError(f"learning_rate: expected a positive number or an "
+                            f"nnlib.optimizers.schedules schedule, got {learning_rate!r}")
+        else:
+            self._learning_rate = positive_float(learning_rate, "learning_rate")
         self.iterations = 0
         self._variables = self._slots = None
+
+    @property
+    def learning_rate(self):
+        """α of the next step: the number given, or ``schedule(iterations)``."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        # A callback sets α here between steps (as Keras's LearningRateScheduler does); a
+        # schedule may end at 0, so 0 is accepted here, though not by the constructor.
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError("learning_rate: this optimizer was made with a schedule, so its "
+                            "learning rate is the schedule's; make it with a number to set it")
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value) or value < 0):
+            raise ValueError(f"learning_rate: expected a finite number ≥ 0, got {value!r}")
+        self._learning_rate = float(value)
 
     def apply(self, grads, variables):
         """One step t → t + 1: update every array in ``variables`` in place from ``grads``.
@@ -70,10 +113,15 @@ class Optimizer:
         self._variables = self._slots = None
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        """The constructor's arguments (a schedule as {"class_name", "config"}), and "name"."""
+        rate = self._learning_rate
+        if isinstance(rate, LearningRateSchedule):
+            rate = schedules.serialize(rate)
+        return {"name": self.name, "learning_rate": rate}
 
     def __repr__(self):
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        config = {**self.get_config(), "learning_rate": self._learning_rate}
+        settings = ", ".join(f"{k}={v!r}" for k, v in config.items() if k != "name")
         return f"{type(self).__name__}({settings})"
 
 
@@ -184,7 +232,31 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
-_CLASSES = {cls.name: cls for cls in (SGD, Adam, RMSprop)}
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019) in Keras 3's form: Adam with *decoupled* weight decay λ.
+
+    Each step first shrinks every variable, θ ← θ − θ·λ·α (biases too, as Keras by default),
+    then takes :class:`Adam`'s step from the gradient g of the loss alone. An L2 term
+    (λ/2)‖θ‖² in the loss would instead add λθ to g, where Adam's division by √v rescales it
+    (chapter 5, §Momentum, RMSprop, Adam and AdamW).
+    """
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = float_in(weight_decay, "weight_decay", 0.0, 1.0)
+
+    def update(self, theta, g, slots, alpha):
+        theta -= theta * self.weight_decay * alpha          # decoupled: θ ← θ − θ λ α
+        super().update(theta, g, slots, alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+_CLASSES = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}
 
 
 def names():
@@ -204,4 +276,4 @@ def get(identifier):
 def from_config(config):
     """Rebuild an optimizer from :meth:`Optimizer.get_config`."""
     config = dict(config)
-    return _CLASSES[config.pop("name")](**config)
+    return _CLASSES[config.pop("name")](**config)      # a schedule's dict: see Optimizer

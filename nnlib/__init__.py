@@ -15,7 +15,7 @@ gradcheck, checks (for exercises), plotting, keras_bridge (the only one that imp
 lazily).
 """
 from . import (activations, callbacks, checks, gradcheck, initializers, losses, metrics,
-               optimizers, plotting)
+               optimizers, plotting, saliency)
 from .callbacks import History
 from .layers import Dense, Input
 from .model import Sequential, TrainingDiverged, load_model
@@ -24,12 +24,13 @@ __version__ = "0.2.0"
 
 __all__ = ["Dense", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
            "activations", "losses", "metrics", "initializers", "optimizers", "callbacks",
-           "gradcheck", "checks", "plotting", "keras_bridge"]
+           "gradcheck", "checks", "plotting", "keras_bridge", "saliency", "sklearn"]
 
 
 def __getattr__(name):
     # nn.keras_bridge is imported on first use, so that `import nnlib` never imports TensorFlow.
-    if name == "keras_bridge":
+    # nn.sklearn likewise, so that `import nnlib` does not import scikit-learn.
+    if name in ("keras_bridge", "sklearn"):
         import importlib
-        return importlib.import_module(".keras_bridge", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'nnlib' has no attribute {name!r}")

@@ -32,6 +32,7 @@ import numbers
 
 import numpy as np
 
+from . import layers as layers_module
 from . import validation
 
 __all__ = ["saliency"]
@@ -45,6 +46,7 @@ def saliency(model, x, class_index, score="logit"):
     Parameters
     ----------
     model : nnlib.Sequential, built (its weights exist); e.g. ``NNClassifier().model_``.
+        Dropout layers, the identity outside training, are skipped.
     x : array (m, n_0), the inputs at which the gradient is taken.
     class_index : int, or m ints: the output unit c_k whose score is differentiated for
         each sample (e.g. the true or the predicted class, as an index 0 … n_L − 1).
@@ -52,10 +54,10 @@ def saliency(model, x, class_index, score="logit"):
         (the probability, for a softmax output). See the module's docstring for why the
         logit is the default.
     """
-    layers = getattr(model, "layers", None)
-    if not layers or not getattr(model, "built", False):
+    if not getattr(model, "layers", None) or not getattr(model, "built", False):
         raise ValueError("model: expected a built nnlib Sequential (start it with "
                          "nn.Input(shape=(n,)) or fit it first)")
+    layers = _dense_layers(model)
     if score not in SCORES:
         raise ValueError(f"score: expected one of {SCORES}, got {score!r}")
     x = validation.inputs(x, model.input_dim, model.dtype, "x")
@@ -78,6 +80,18 @@ def saliency(model, x, class_index, score="logit"):
         grad_a = delta @ layers[l].W.T       # ∂s/∂A^{[l]} = δ^{[l+1]} W^{[l+1]ᵀ}
         delta = layers[l - 1].activation.backward(zs[l - 1], activations[l - 1], grad_a)
     return delta @ layers[0].W.T             # one step more: ∂s/∂X = δ^{[1]} W^{[1]ᵀ}
+
+
+def _dense_layers(model):
+    """The model's Dense layers; a Dropout layer is the identity outside training: skipped."""
+    dropout = getattr(layers_module, "Dropout", ())
+    dense = []
+    for layer in model.layers:
+        if isinstance(layer, layers_module.Dense):
+            dense.append(layer)
+        elif not isinstance(layer, dropout):
+            raise TypeError(f"model: saliency knows Dense and Dropout layers, not {layer!r}")
+    return dense
 
 
 def _class_indices(class_index, m, n_outputs):

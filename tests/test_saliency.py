@@ -143,3 +143,15 @@ def test_bad_arguments_are_named(kwargs, match):
 def test_an_unbuilt_model_is_refused():
     with pytest.raises(ValueError, match="model"):
         saliency(nn.Sequential([nn.Dense(3)]), np.zeros((2, 4)), 0)
+
+
+def test_dropout_layers_are_the_identity_outside_training():
+    if not hasattr(nn.layers, "Dropout"):
+        pytest.skip("this nnlib has no Dropout layer")
+    rng = np.random.default_rng(7)
+    model = nn.Sequential([nn.Input(shape=(5,)), nn.Dense(6, activation="tanh"),
+                           nn.layers.Dropout(0.5), nn.Dense(3, activation="softmax")],
+                          seed=0, dtype="float64")
+    x, classes = rng.normal(size=(3, 5)), [0, 1, 2]
+    expected = numeric_saliency(lambda v: model.predict(v, verbose=0), x, classes)
+    assert relative_error(saliency(model, x, classes, score="output"), expected) < 1e-7

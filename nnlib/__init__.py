@@ -11,20 +11,22 @@ equation the book derives, and every feature Keras also has is tested against Ke
 >>> history = model.fit(X, Y, batch_size=32, epochs=10, verbose=0)
 
 Modules: activations, losses, metrics, initializers, layers, model, optimizers, callbacks,
-gradcheck, checks (for exercises), plotting, keras_bridge (the only one that imports Keras,
-lazily).
+gradcheck, checks (for exercises), plotting, regularizers, lr_finder, keras_bridge (the only
+one that imports Keras, lazily).
 """
 from . import (activations, callbacks, checks, gradcheck, initializers, losses, metrics,
                optimizers, plotting, saliency)
+from . import lr_finder, regularizers
 from .callbacks import History
-from .layers import Dense, Input
+from .layers import Dense, Dropout, Input
 from .model import Sequential, TrainingDiverged, load_model
 
 __version__ = "0.2.0"
 
-__all__ = ["Dense", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
+__all__ = ["Dense", "Dropout", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
            "activations", "losses", "metrics", "initializers", "optimizers", "callbacks",
-           "gradcheck", "checks", "plotting", "keras_bridge", "saliency", "sklearn"]
+           "gradcheck", "checks", "plotting", "keras_bridge", "saliency", "sklearn",
+           "regularizers", "lr_finder"]
 
 
 def __getattr__(name):

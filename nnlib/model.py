@@ -17,7 +17,8 @@ from . import optimizers as optimizers_module
 from . import validation
 from .activations import Sigmoid, Softmax
 from .callbacks import Callback, History
-from .layers import Dense, Input
+from .layers import Dense, Dropout, Input
+from .layers import from_config as layer_from_config
 
 __all__ = ["Sequential", "TrainingDiverged", "load_model"]
 
@@ -33,11 +34,13 @@ class TrainingDiverged(FloatingPointError):
 
 
 class Sequential:
-    """A stack of :class:`~nnlib.layers.Dense` layers, A^{[0]} = X → … → A^{[L]} = Ŷ.
+    """A stack of :class:`~nnlib.layers.Dense` layers, A^{[0]} = X → … → A^{[L]} = Ŷ, with
+    optional :class:`~nnlib.layers.Dropout` layers between them (chapter 8).
 
     Parameters
     ----------
-    layers : list of Dense, an :class:`~nnlib.layers.Input` first (Keras 3 style).
+    layers : list of Dense (and Dropout), an :class:`~nnlib.layers.Input` first (Keras 3
+        style), a Dense layer last.
     seed : int, seeds the weight initialisation and the shuffling in ``fit``.
     dtype : "float32" (Keras's default) or "float64".
     """
@@ -60,14 +63,15 @@ class Sequential:
 
     # ----------------------------------------------------------------- building
     def add(self, layer):
-        """Append a Dense layer (or set the input size with an Input first)."""
+        """Append a Dense or Dropout layer (or set the input size with an Input first)."""
         if isinstance(layer, Input):
             if self.layers:
                 raise ValueError("layer: an Input can only come first")
             self.input_dim = layer.shape[0]
             return
-        if not isinstance(layer, Dense):
-            raise TypeError(f"layer: expected nnlib.Dense or nnlib.Input, got {type(layer).__name__}")
+        if not isinstance(layer, (Dense, Dropout)):
+            raise TypeError(f"layer: expected nnlib.Dense, nnlib.Dropout or nnlib.Input, "
+                            f"got {type(layer).__name__}")
         if not self.layers and self.input_dim is None:
             self.input_dim = layer.input_dim
         self.layers.append(layer)
@@ -93,8 +97,17 @@ class Sequential:
 
     @property
     def weights(self):
-        """The parameter arrays themselves, [W1, b1, W2, b2, …] (``get_weights`` copies them)."""
-        return [p for layer in self.layers for p in (layer.W, layer.b)]
+        """The parameter arrays themselves, [W1, b1, W2, b2, …] (``get_weights`` copies them);
+        Dropout layers have none."""
+        return [p for layer in self.layers for p in layer.weights]
+
+    @property
+    def losses(self):
+        """The penalties Ω(W^{[l]}) of the layers that have a ``kernel_regularizer``, a list of
+        floats, as Keras's ``model.losses``: training adds their sum to every batch's loss
+        (chapter 8, eq. (eq-penalised-cost))."""
+        return [layer.kernel_regularizer(layer.W) for layer in self.layers
+                if getattr(layer, "kernel_regularizer", None) is not None]
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
         """Choose the optimizer, the loss and the metrics (names or objects), as Keras's
@@ -150,7 +163,9 @@ class Sequential:
     def backward(self, delta):
         """Backpropagate δ^{[L]} (m, n_L) of the last training forward pass: every layer's
         dW = A_prevᵀ δ and db = Σ_rows δ (chapter 4, eqs. (eq-bp3), (eq-bp4)), and below each
-        layer δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]}) (eq. (eq-bp2))."""
+        layer δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]}) (eq. (eq-bp2)). A Dropout layer
+        passes δ ⊙ M/(1 − p) down, its activation being the identity (chapter 8,
+        eq. (eq-dropout))."""
         for upper, lower in zip(self.layers[:0:-1], self.layers[-2::-1]):
             grad_a = upper.backward(delta)                      # ∂C/∂A^{[l-1]} = δ^{[l]} W^{[l]ᵀ}
             delta = lower.activation.backward(lower.z, lower.a, grad_a, out=grad_a)
@@ -162,10 +177,11 @@ class Sequential:
         (chapter 5). A C that is not finite is returned before anything changes."""
         self.forward(x_batch)                                   # chapter 3: A^{[L]}
         loss, delta = self.loss_and_delta(y_batch)              # chapter 4: C, δ^{[L]}
+        loss += sum(self.losses)                                # chapter 8: + Σ Ω(W), if any
         if not math.isfinite(loss):
             return loss
         self.backward(delta)                                    # chapter 4: every dW, db
-        gradients = [g for layer in self.layers for g in (layer.dW, layer.db)]
+        gradients = [g for layer in self.layers for g in layer.grads]
         self.optimizer.apply(gradients, self.weights)           # chapter 5: θ ← θ − α ∇C
         return loss
 
@@ -173,6 +189,9 @@ class Sequential:
     def _require(self, compiled=False, what="this"):
         if not self.layers:
             raise ValueError("model: has no layers; add a Dense layer first")
+        if not isinstance(self.layers[-1], Dense):
+            raise ValueError(f"layer: the last layer must be Dense (nnlib computes the loss from "
+                             f"its Z), got {self.layers[-1]!r}; put Dropout between Dense layers")
         if compiled and self.loss is None:
             raise ValueError(f"model: call compile(optimizer=..., loss=...) before {what}")
 
@@ -227,17 +246,20 @@ class Sequential:
             sums["loss"] += loss(y_batch, z if on_logits else y_pred) * len(x_batch)
             for name, metric in self.metrics:
                 sums[name] += metric(y_batch, y_pred) * len(x_batch)
-        return {name: total / len(x) for name, total in sums.items()}
+        logs = {name: total / len(x) for name, total in sums.items()}
+        logs["loss"] += sum(self.losses)           # the penalties, as Keras adds them (chapter 8)
+        return logs
 
     def gradients(self, x, y):
-        """∂C/∂θ for the batch (x, y): a list in ``get_weights`` order and shapes (chapter 4)."""
+        """∂C/∂θ for the batch (x, y): a list in ``get_weights`` order and shapes (chapter 4);
+        with penalties, ∂(C + Σ Ω)/∂θ (chapter 8). A training pass: Dropout draws a mask."""
         self._require(compiled=True, what="gradients")
         x, y = self._check_xy(x, y)
         self._build_for(x)
         self.forward(x)
         _, delta = self.loss_and_delta(y)
         self.backward(delta)
-        return [g.copy() for layer in self.layers for g in (layer.dW, layer.db)]
+        return [g.copy() for layer in self.layers for g in layer.grads]
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True):
@@ -375,7 +397,9 @@ class Sequential:
         file = file or sys.stdout
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for i, layer in enumerate(self.layers):
-            rows.append((f"dense_{i} (Dense, {layer.activation.name})", f"(None, {layer.units})",
+            kind = (f"dropout_{i} (Dropout, rate {layer.rate:g})" if isinstance(layer, Dropout)
+                    else f"dense_{i} (Dense, {layer.activation.name})")
+            rows.append((kind, f"(None, {layer.units})",
                          f"{layer.count_params():,}" if layer.built else "?"))
         widths = [max(len(r[k]) for r in rows) + 2 for k in range(3)]
         line = "─" * sum(widths)
@@ -413,11 +437,10 @@ def load_model(path):
     try:
         with np.load(path, allow_pickle=False) as data:
             config = json.loads(str(data["config"]))
-            weights = [data[f"weight_{i}"] for i in range(2 * len(config["layers"]))]
-        model = Sequential([Input(shape=(config["input_dim"],))]
-                           + [Dense(c["units"], activation=c["activation"])
-                              for c in config["layers"]],
-                           seed=config["seed"], dtype=config["dtype"])
+            model = Sequential([Input(shape=(config["input_dim"],))]
+                               + [layer_from_config(c) for c in config["layers"]],
+                               seed=config["seed"], dtype=config["dtype"])
+            weights = [data[f"weight_{i}"] for i in range(len(model.weights))]
         model.set_weights(weights)
         if config["loss"] is not None:
             model.compile(optimizer=optimizers_module.from_config(config["optimizer"]),

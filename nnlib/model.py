@@ -189,11 +189,11 @@ class Sequential:
     def _require(self, compiled=False, what="this"):
         if not self.layers:
             raise ValueError("model: has no layers; add a Dense layer first")
-        if not isinstance(self.layers[-1], Dense):
-            raise ValueError(f"layer: the last layer must be Dense (nnlib computes the loss from "
-                             f"its Z), got {self.layers[-1]!r}; put Dropout between Dense layers")
         if compiled and self.loss is None:
             raise ValueError(f"model: call compile(optimizer=..., loss=...) before {what}")
+        if compiled and not isinstance(self.layers[-1], Dense):
+            raise ValueError(f"layer: the last layer must be Dense (nnlib computes the loss from "
+                             f"its Z), got {self.layers[-1]!r}; put Dropout between Dense layers")
 
     def _check_xy(self, x, y, names=("x", "y"), n_inputs=None):
         x = validation.inputs(x, n_inputs or self.input_dim, self.dtype, names[0])

@@ -10,9 +10,11 @@ minimises, and its gradient to ∂C/∂W (chapter 8, eqs. (eq-penalised-cost), (
 
 As in Keras, the sum of the penalties is added to every batch's loss (Keras's
 ``model.losses``), so ``fit``'s ``loss``, ``val_loss`` and ``evaluate`` include it; the
-biases are not penalised. Keras's ``L1`` turns λ₁ into a float32 number even in float64
-(0.01 becomes 0.009999999776…); nnlib keeps λ₁ exactly as given, so with such a λ₁ the two
-differ by ~1e-9 relative — a difference of hyper-parameters, not of formulas.
+biases are not penalised. Keras's TensorFlow backend turns λ₁ and λ₂ into float32 numbers
+before casting them to the weights' dtype, even in float64 (0.01 becomes 0.009999999776…);
+nnlib keeps them exactly as given, so at λ = 0.01 the two differ by ~1e-8 relative in the
+penalty — a difference of hyper-parameters, not of formulas. At values exact in float32
+(λ = 2⁻⁷ = 0.0078125) they agree to 1e-12 (tests/test_regularization.py).
 
 >>> nn.Dense(64, activation="relu", kernel_regularizer=nn.regularizers.L2(1e-3))
 >>> nn.Dense(64, activation="relu", kernel_regularizer="l2")       # λ₂ = 0.01, as Keras

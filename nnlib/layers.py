@@ -1,9 +1,13 @@
 """Layers: the fully connected :class:`Dense` layer and the :class:`Input` marker.
 
-Forward pass (chapter 3, eq. (eq-forward-batch)):
+Forward pass (chapter 3, eq. (eq-forward-batch))::
+
     Z^{[l]} = A^{[l-1]} W^{[l]} + b^{[l]},   A^{[l]} = f^{[l]}(Z^{[l]})
-Backward pass (chapter 4, eqs. (eq-bp3), (eq-bp4), (eq-bp2)), given δ^{[l]} = ∂C/∂Z^{[l]}:
+
+Backward pass (chapter 4, eqs. (eq-bp3), (eq-bp4), (eq-bp2)), given δ^{[l]} = ∂C/∂Z^{[l]}::
+
     ∂C/∂W^{[l]} = A^{[l-1]ᵀ} δ^{[l]},   ∂C/∂b^{[l]} = Σ_rows δ^{[l]},   ∂C/∂A^{[l-1]} = δ^{[l]} W^{[l]ᵀ}
+
 Shapes: A^{[l-1]} (m, n_{l-1}), W^{[l]} (n_{l-1}, n_l) — Keras's kernel layout —, b^{[l]} (n_l,),
 Z^{[l]} and A^{[l]} (m, n_l).
 A :class:`Dropout` layer between two Dense layers drops entries of A in training
@@ -35,6 +39,11 @@ class Input:
 class Dense:
     """A fully connected layer of ``units`` neurons: A = f(A_prev W + b).
 
+    After :meth:`build`, ``W`` (n_{l-1}, n_l) and ``b`` (n_l,) hold the parameters. A training
+    :meth:`forward` keeps ``a_prev``, ``z`` and ``a``; :meth:`backward` then sets ``dW`` and
+    ``db``. The layer reuses these arrays from one batch to the next while the batch size m
+    is unchanged: copy one to keep it past the next pass.
+
     Parameters
     ----------
     units : int, n_l.
@@ -43,11 +52,6 @@ class Dense:
     kernel_initializer, bias_initializer : names from :mod:`nnlib.initializers`.
     kernel_regularizer : None, an :mod:`nnlib.regularizers` penalty Ω(W) or a Keras name
         ("l2", "l1"): Ω(W) joins the loss and ∂Ω/∂W joins dW (chapter 8, eq. (eq-l2)).
-
-    After :meth:`build`, ``W`` (n_{l-1}, n_l) and ``b`` (n_l,) hold the parameters. A training
-    :meth:`forward` keeps ``a_prev``, ``z`` and ``a``; :meth:`backward` then sets ``dW`` and
-    ``db``. The layer reuses these arrays from one batch to the next while the batch size m
-    is unchanged: copy one to keep it past the next pass.
     """
 
     def __init__(self, units, activation=None, *, input_dim=None,

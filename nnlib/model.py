@@ -219,7 +219,7 @@ class Sequential:
 
     def evaluate(self, x, y, batch_size=None, verbose="auto", return_dict=False):
         """The loss C on (x, y), and the compiled metrics, as Keras's ``evaluate``: the loss
-        alone, or [loss, *metrics], or a dict with ``return_dict``. Computed ``batch_size``
+        alone, or ``[loss, *metrics]``, or a dict with ``return_dict``. Computed ``batch_size``
         rows at a time (means weighted by batch size); changes no layer's state."""
         self._require(compiled=True, what="evaluate")
         x, y = self._check_xy(x, y)

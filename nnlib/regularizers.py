@@ -2,7 +2,7 @@
 (chapter 8, §Weight penalties).
 
 A penalty Ω(W) on a layer's kernel W (n_{l-1}, n_l) is added to the cost that training
-minimises, and its gradient to ∂C/∂W (chapter 8, eqs. (eq-penalised-cost), (eq-l2)):
+minimises, and its gradient to ∂C/∂W (chapter 8, eqs. (eq-penalised-cost), (eq-l2))::
 
     J = C + Σ_l Ω(W^{[l]})
     L2:  Ω(W) = λ₂ Σ_ij w_ij²,     ∂Ω/∂W = 2 λ₂ W

@@ -218,6 +218,6 @@ class NNRegressor(RegressorMixin, _NNEstimator):
         return self._train(X, y, y.shape[1], "linear", "mse")
 
     def predict(self, X):
-        """The network's output: shape (m,) for one target, (m, n_outputs_) for several."""
+        """The network's output: shape (m,) for one target, ``(m, n_outputs_)`` for several."""
         y_pred = self._output(X)
         return y_pred.ravel() if self.n_outputs_ == 1 else y_pred

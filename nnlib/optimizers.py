@@ -12,8 +12,9 @@ for the variables it first updates and refuses any others: one optimizer per mod
 Hyper-parameters are kept exactly as given. Keras's TensorFlow backend turns Python-float
 hyper-parameters such as the momentum μ and Adam's β₁, β₂ into float32 tensors before
 casting them to the variables' dtype, even in float64: β₁ = 0.9 becomes
-0.8999999761581421 in β₁ᵗ. So at Keras's defaults nnlib and Keras differ by ~1e-7 relative
-after a few epochs, in float64 too — a difference of hyper-parameters, not of formulas. At
+0.8999999761581421 in β₁ᵗ. So at Keras's defaults nnlib and Keras differ by ~1e-7 to 1e-5
+relative after a few epochs (chapter 5 measures it), in float64 too — a difference of
+hyper-parameters, not of formulas. At
 values exact in float32 (μ = 0.875, β₁ = 0.875, β₂ = 0.9990234375, AdamW's weight decay
 2⁻⁸ = 0.00390625) they agree to 1e-12 (tests/test_keras_parity.py, tests/test_optimizers.py).
 Only hyper-parameters that Keras passes through ``ops.cast`` are rounded (SGD's μ, Adam's

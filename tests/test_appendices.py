@@ -212,15 +212,13 @@ def public_modules():
 
 def test_api_reference_documents_every_public_module():
     page = (CHAPTERS / "appendix_api.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"\.\. automodule:: (nnlib(?:\.\w+)?)", page))
-    assert "nnlib" in documented and "{nnlib-exports}" in page
+    documented = set(re.findall(r"\{nnlib-module\} (nnlib\.\w+)", page))
+    assert ".. automodule:: nnlib\n" in page and "{nnlib-exports}" in page
     for module in public_modules():
-        assert module.__name__ in documented, f"appendix_api.md has no automodule {module.__name__}"
+        assert module.__name__ in documented, f"appendix_api.md has no {{nnlib-module}} {module.__name__}"
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.__all__ names a missing {name}"
     assert ":ignore-module-all:" not in page
-    blocks = re.findall(r"\.\. automodule:: nnlib\.\w+\n((?:   :.*\n)*)", page)
-    assert all(":members:" in b and ":undoc-members:" in b for b in blocks)
 
 
 # ----------------------------------------------------------------------------- execution status

@@ -12,6 +12,7 @@ place, so a table lists what the chapters contain at build time, never a typed c
 ``{mistake-map}``     the article's mistakes, each linked to the box that corrects it.
 ``{execution-status}`` run time and peak memory of each notebook (tools/execution_status.py).
 ``{nnlib-exports}``   the names ``import nnlib as nn`` gives, linked to their reference.
+``{nnlib-module}``    one module's reference: autodoc, plus the data names autodoc skips.
 ``{article-map}``     the article's sections (YAML body) and the chapters that grow from them.
 
 Targets it adds to the chapters while they are read (so that links land on the spot):
@@ -323,6 +324,58 @@ def _code_hash(path):
     return code_sha256(path) if path.is_file() else None
 
 
+class NnlibModule(BookDirective):
+    """The reference of one nnlib module: ``automodule`` (classes and functions of its
+    ``__all__``), then an entry for each name of ``__all__`` that autodoc's ``:members:``
+    passes over: objects such as ``nn.activations.sigmoid``, constants and re-exported
+    modules (autodoc documents module data only when the source gives it a ``#:`` comment).
+    Option ``:exclude-members:`` as autodoc's."""
+    required_arguments = 1
+    has_content = False
+    option_spec = {"exclude-members": directives.unchanged}
+
+    def run(self):
+        import importlib
+        import inspect
+        name = self.arguments[0]
+        module = importlib.import_module(name)
+        rst = [f".. automodule:: {name}", "   :members:", "   :undoc-members:"]
+        if "exclude-members" in self.options:
+            rst.append(f"   :exclude-members: {self.options['exclude-members']}")
+        rst += ["", f".. py:currentmodule:: {name}"]
+        for member in getattr(module, "__all__", []):
+            obj = getattr(module, member)
+            if inspect.isclass(obj) or inspect.isroutine(obj):
+                continue
+            rst.append("")
+            if inspect.ismodule(obj):
+                rst += [f".. py:data:: {member}", "",
+                        f"   The module :py:mod:`{obj.__name__}`, also reachable from here."]
+            elif isinstance(obj, (bool, int, float, str, tuple, dict)):
+                # a constant: its value, and the comment on its line in the source
+                source = inspect.getsource(module)
+                m = re.search(r"^" + re.escape(member) + r"\s*=.*?#\s*(.+)$", source, re.M)
+                above = re.search(r"((?:^#.*\n)+)" + re.escape(member) + r"\s*=", source, re.M)
+                comment = m.group(1) if m else " ".join(
+                    l.lstrip("# ") for l in above.group(1).splitlines()) if above else ""
+                value = repr(obj)
+                rst += [f".. py:data:: {member}"]
+                if len(value) <= 60:
+                    rst += [f"   :value: {value}"]
+                rst += ["", "   " + (_rst_text(comment) if comment else "A constant.")]
+            else:
+                cls = type(obj)
+                rst += [f".. py:data:: {member}", "",
+                        f"   An instance of :py:class:`~{cls.__module__}.{cls.__qualname__}`, "
+                        "ready to use."]
+        return self.render("```{eval-rst}\n" + "\n".join(rst) + "\n```")
+
+
+def _rst_text(text):
+    """Plain text safe in reStructuredText (no markup characters act)."""
+    return re.sub(r"([*`|_\\])", r"\\\1", text.strip())
+
+
 class NnlibExports(BookDirective):
     """The names of ``nnlib.__all__``, each linked to where the reference documents it."""
 
@@ -440,7 +493,8 @@ def setup(app):
     for name, cls in [("chapter-guide", ChapterGuide), ("course-plan", CoursePlan),
                       ("notation-table", NotationTable), ("glossary-table", GlossaryTable),
                       ("mistake-map", MistakeMap), ("execution-status", ExecutionStatus),
-                      ("nnlib-exports", NnlibExports), ("article-map", ArticleMap)]:
+                      ("nnlib-exports", NnlibExports), ("article-map", ArticleMap),
+                      ("nnlib-module", NnlibModule)]:
         app.add_directive(name, cls)
     app.connect("env-before-read-docs", reset_cache)
     app.connect("doctree-read", add_targets)

@@ -323,3 +323,44 @@ def test_the_default_book_keeps_its_solutions_and_its_download_button():
     assert re.search(r"^\s*html_copy_source:\s*true", config, re.M)
     assert re.search(r"^\s*use_download_button:\s*true", config, re.M)
     assert "sphinx_book: tools/" in config and "sphinx.ext.autodoc" in config
+
+
+# ----------------------------------------------------------------------------- numbers the pages state
+
+def test_numbers_the_pages_state_are_the_code_s():
+    """The appendices quote a few constants; they must be the ones in force."""
+    import nnlib.checks
+    guide = (CHAPTERS / "appendix_instructor_guide.md").read_text(encoding="utf-8")
+    assert nnlib.checks.RTOL == 1e-6 and "to a relative $10^{-6}$" in guide
+    status = (CHAPTERS / "appendix_execution_status.md").read_text(encoding="utf-8")
+    install = (CHAPTERS / "appendix_installation.md").read_text(encoding="utf-8")
+    assert execution_status.LIMIT_BYTES == 1.5e9
+    assert "1.5 GB" in status and "1.5 GB" in install
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    timeout = re.search(r"^\s*timeout:\s*(\d+)", config, re.M).group(1)
+    assert f"({timeout} seconds)" in install
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "-n 2" in pyproject and "two notebooks running at once" in status
+
+
+def test_student_config_turns_the_buttons_off_or_points_them_elsewhere(tmp_path):
+    """Staging only (no build): the student edition's configuration."""
+    import yaml
+    student_edition.stage(ROOT, tmp_path / "a", None, True, tmp_path / "status.json")
+    config = yaml.safe_load((tmp_path / "a" / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert config["sphinx"]["config"]["html_copy_source"] is True
+    assert config["html"]["use_download_button"] is True
+    assert not config["html"]["use_repository_button"] and not config["html"]["use_issues_button"]
+    assert not any(config["launch_buttons"].get(k) for k in ("binderhub_url", "colab_url",
+                                                              "jupyterhub_url", "thebe"))
+    url = "https://example.org/course/student-notebooks"
+    student_edition.stage(ROOT, tmp_path / "b", None, True, tmp_path / "status.json",
+                          (url, "spring"))
+    config = yaml.safe_load((tmp_path / "b" / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == url and config["repository"]["branch"] == "spring"
+    original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["launch_buttons"] == original["launch_buttons"]
+    staged = list((tmp_path / "b" / "chapters").glob("*.ipynb"))
+    assert staged and not any("{solution" in p.read_text(encoding="utf-8") for p in staged)

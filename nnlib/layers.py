@@ -169,7 +169,7 @@ class Dropout:
     eq. (eq-dropout)).
 
     In training, each entry of the input A (m, n) is kept with probability 1 − p, p = ``rate``,
-    and the kept entries are scaled by 1/(1 − p), so that the expected output is A:
+    and the kept entries are scaled by 1/(1 − p), so that the expected output is A::
 
         Ã = A ⊙ M / (1 − p),   M_kj = 1 with probability 1 − p, else 0;
         ∂C/∂A = ∂C/∂Ã ⊙ M / (1 − p)

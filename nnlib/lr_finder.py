@@ -1,7 +1,7 @@
 """The learning-rate range test (Smith, 2017): the loss of a short training run in which the
 learning rate grows exponentially, step by step (chapter 8, §The learning-rate range test).
 
-Step i = 0, …, N − 1 of the run uses (chapter 8, eq. (eq-lr-range))
+Step i = 0, …, N − 1 of the run uses (chapter 8, eq. (eq-lr-range))::
 
     α_i = α_min · (α_max / α_min)^{i / (N − 1)}
 

@@ -346,7 +346,8 @@ def test_numbers_the_pages_state_are_the_code_s():
 def test_student_config_turns_the_buttons_off_or_points_them_elsewhere(tmp_path):
     """Staging only (no build): the student edition's configuration."""
     import yaml
-    student_edition.stage(ROOT, tmp_path / "a", None, True, tmp_path / "status.json")
+    none = student_edition.Executions(None)
+    student_edition.stage(ROOT, tmp_path / "a", none, True, tmp_path / "status.json")
     config = yaml.safe_load((tmp_path / "a" / "_config.yml").read_text(encoding="utf-8"))
     assert config["execute"]["execute_notebooks"] == "off"
     assert config["sphinx"]["config"]["hide_solutions"] is True
@@ -356,7 +357,7 @@ def test_student_config_turns_the_buttons_off_or_points_them_elsewhere(tmp_path)
     assert not any(config["launch_buttons"].get(k) for k in ("binderhub_url", "colab_url",
                                                               "jupyterhub_url", "thebe"))
     url = "https://example.org/course/student-notebooks"
-    student_edition.stage(ROOT, tmp_path / "b", None, True, tmp_path / "status.json",
+    student_edition.stage(ROOT, tmp_path / "b", none, True, tmp_path / "status.json",
                           (url, "spring"))
     config = yaml.safe_load((tmp_path / "b" / "_config.yml").read_text(encoding="utf-8"))
     assert config["repository"]["url"] == url and config["repository"]["branch"] == "spring"

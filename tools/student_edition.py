@@ -4,13 +4,13 @@
     python tools/student_edition.py --check-only    # scan an existing _build/student again
 
 1. **Stage** a copy of the book's source in ``_build/student/source``. Each chapter notebook
-   is the executed copy the normal build left in ``_build/jupyter_execute`` (its outputs are
-   reused, so nothing runs again), with the solutions cut out (tools/bookmeta.py,
+   takes its outputs from the normal build's execution cache (``_build/.jupyter_cache``:
+   nothing runs again), and loses its solutions (tools/bookmeta.py,
    ``split_solutions``): every ``{solution}`` directive, every ``{solution-start}`` …
    ``{solution-end}`` span with the cells inside it, and every solution-check cell (hidden
    code cells after the first exercise, or cells tagged ``solution``). The copy is refused if
-   a kept cell uses a name that only a removed cell defines, or if an executed copy is older
-   than its notebook.
+   a kept cell uses a name that only a removed cell defines, or if the cache has no outputs
+   for a notebook's current code.
 2. **Build** it with Jupyter Book into ``_build/student/html`` with execution off, warnings as
    errors, solutions hidden, the launch buttons and the repository links off (they would
    open the repository, whose notebooks have the solutions) and the download button on: it
@@ -51,19 +51,47 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf"}
 
 # ----------------------------------------------------------------------------- staging
 
-def _executed(executed_dir, relative, notebook):
-    """The outputs of an executed copy, if its code equals the notebook's; else None."""
-    if executed_dir is None:
+class Executions:
+    """The outputs of the normal build (``make book``), so that nothing runs twice.
+
+    They come from Jupyter Book's execution cache, ``_build/.jupyter_cache``, matched to a
+    notebook by the hash of its code, as Jupyter Book itself matches them. The copies in
+    ``_build/jupyter_execute`` are a fallback only when they have outputs: myst-nb writes them
+    without outputs when it took the outputs from the cache."""
+
+    def __init__(self, build_dir):
+        self.build_dir = Path(build_dir) if build_dir else None
+        self._cache = None
+
+    def cache(self):
+        if self._cache is None and self.build_dir is not None and \
+                (self.build_dir / ".jupyter_cache" / "global.db").is_file():
+            from jupyter_cache import get_cache
+            self._cache = get_cache(str(self.build_dir / ".jupyter_cache"))
+        return self._cache
+
+    def code_cells(self, relative, notebook):
+        """The executed code cells of ``notebook`` (a dict), in order, or None."""
+        code = [_src(c) for c in notebook["cells"] if c["cell_type"] == "code"]
+        cache = self.cache()
+        if cache is not None:
+            import nbformat
+            try:
+                _, merged = cache.merge_match_into_notebook(
+                    nbformat.reads(json.dumps(notebook), as_version=4))
+                done = [c for c in json.loads(nbformat.writes(merged))["cells"]
+                        if c["cell_type"] == "code"]
+                if [_src(c) for c in done] == code:
+                    return done
+            except KeyError:
+                pass
+        path = self.build_dir / "jupyter_execute" / relative if self.build_dir else None
+        if path is not None and path.is_file():
+            done = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                    if c["cell_type"] == "code"]
+            if [_src(c) for c in done] == code and any(c.get("outputs") for c in done):
+                return done
         return None
-    path = Path(executed_dir) / relative
-    if not path.is_file():
-        return None
-    executed = json.loads(path.read_text(encoding="utf-8"))
-    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
-    done = [c for c in executed["cells"] if c["cell_type"] == "code"]
-    if [_src(c) for c in code] != [_src(c) for c in done]:
-        return None
-    return done
 
 
 def _src(cell):
@@ -135,7 +163,7 @@ def _unlink_solutions(text, labels):
     return text
 
 
-def stage(root, source, executed_dir, allow_unexecuted, execution_status, repository=None):
+def stage(root, source, executions, allow_unexecuted, execution_status, repository=None):
     """Write the stripped book into ``source``; return {docname: Split}."""
     root, source = Path(root), Path(source)
     if source.exists():
@@ -159,7 +187,7 @@ def stage(root, source, executed_dir, allow_unexecuted, execution_status, reposi
             target.write_text(_unlink_solutions(text, split.removed_labels), encoding="utf-8")
         else:
             notebook = json.loads(path.read_text(encoding="utf-8"))
-            outputs = _executed(executed_dir, relative, notebook)
+            outputs = executions.code_cells(relative, notebook)
             if outputs is None:
                 stale.append(str(relative))
             stripped, split = strip_notebook(notebook, outputs)
@@ -167,8 +195,8 @@ def stage(root, source, executed_dir, allow_unexecuted, execution_status, reposi
                               encoding="utf-8")
         splits[docname] = split
     if stale and not allow_unexecuted:
-        raise SystemExit("no up-to-date executed copy in " + str(executed_dir) + " of: " +
-                         ", ".join(stale) + " (run `make book` first)")
+        raise SystemExit("no outputs in " + str(executions.build_dir) + " for the current "
+                         "version of: " + ", ".join(stale) + " (run `make book` first)")
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = config.get("title", "") + " (student edition)"
     config.setdefault("execute", {})["execute_notebooks"] = "off"
@@ -262,7 +290,7 @@ def ngrams(words, n):
 class Solutions:
     """What must not leak: fragments of the solutions that a student may not see anywhere."""
 
-    def __init__(self, root, splits, visible_texts, executed_dir=None):
+    def __init__(self, root, splits, visible_texts, executions=None):
         visible = []
         for text in visible_texts:
             visible += tokens(text) + ["\x00"]       # no n-gram across two files
@@ -279,7 +307,7 @@ class Solutions:
             for code in split.removed_code:
                 for line in code.split("\n"):
                     self._add_code(line, visible_sets)
-            self.images.update(self._removed_images(root, docname, split, executed_dir))
+            self.images.update(self._removed_images(root, docname, split, executions))
         visible_words = set(visible)
         stem = _stemmer()
         visible_stems = {stem(w) for w in visible_words}
@@ -297,18 +325,22 @@ class Solutions:
             self.code.add(frag)
 
     @staticmethod
-    def _removed_images(root, docname, split, executed_dir):
+    def _removed_images(root, docname, split, executions):
         """sha256 -> where, of the images that removed code cells drew."""
         found = {}
         path = bookmeta.doc_path(root, docname)
-        if executed_dir is None or path.suffix != ".ipynb":
+        if executions is None or path.suffix != ".ipynb":
             return found
-        executed = Path(executed_dir) / path.relative_to(root)
-        if not executed.is_file():
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        done = executions.code_cells(path.relative_to(root), notebook)
+        if done is None:
             return found
-        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+        position = {}
+        for i, c in enumerate(notebook["cells"]):
+            if c["cell_type"] == "code":
+                position[i] = len(position)
         for i in split.removed_indices:
-            for out in cells[i].get("outputs", []) if i < len(cells) else []:
+            for out in done[position[i]].get("outputs", []) if i in position else []:
                 for mime, value in out.get("data", {}).items():
                     if mime.startswith("image/") and mime != "image/svg+xml":
                         data = base64.b64decode("".join(value) if isinstance(value, list)
@@ -372,10 +404,10 @@ def visible_texts(root, source):
     return texts
 
 
-def check(root, out, splits, executed_dir, limit=20):
+def check(root, out, splits, executions=None, limit=20):
     """Scan every file under ``out``; return the findings [(file, kind, fragment)]."""
     out = Path(out)
-    solutions = Solutions(root, splits, visible_texts(root, out / "source"), executed_dir)
+    solutions = Solutions(root, splits, visible_texts(root, out / "source"), executions)
     findings = []
     for path in sorted(out.rglob("*")):
         if path.is_file():
@@ -400,9 +432,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", default=str(ROOT), help="the book (default: this repository)")
     parser.add_argument("--out", default=None, help="default: ROOT/_build/student")
-    parser.add_argument("--executed", default=None,
-                        help="executed notebooks of the normal build "
-                             "(default: ROOT/_build/jupyter_execute)")
+    parser.add_argument("--build", default=None,
+                        help="the normal build's folder, whose execution cache holds the "
+                             "notebooks' outputs (default: ROOT/_build)")
     parser.add_argument("--allow-unexecuted", action="store_true",
                         help="stage notebooks with no executed copy as they are (no outputs)")
     parser.add_argument("--execution-status", default=None,
@@ -419,20 +451,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     out = Path(args.out or root / "_build" / "student").resolve()
-    executed = Path(args.executed or root / "_build" / "jupyter_execute")
+    executions = Executions(Path(args.build or root / "_build"))
     status = args.execution_status or root / "_build" / "execution-status.json"
     if not args.check_only:
         if out.exists():
             shutil.rmtree(out)
         repository = ((args.repository_url, args.repository_branch) if args.repository_url
                       else None)
-        splits, stale = stage(root, out / "source", executed, args.allow_unexecuted, status,
+        splits, stale = stage(root, out / "source", executions, args.allow_unexecuted, status,
                               repository)
         if stale:
             print("not executed (no outputs in the student edition):", ", ".join(stale))
         build(out / "source", out, warnings_are_errors=not args.warnings_ok)
     splits = splits_of(root)
-    findings, solutions = check(root, out, splits, executed)
+    findings, solutions = check(root, out, splits, executions)
     n_files = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"student edition: {out / 'html' / 'index.html'}; checked {n_files} files for "
           f"{len(solutions.prose)} prose fragments, {len(solutions.code)} code lines, "

@@ -37,6 +37,16 @@ test-unit: install
 pdf: book
 	$(BIN)/python tools/make_pdf.py
 
+## make student: the student edition, no solution anywhere, in _build/student/html (built from
+## the executed notebooks of `make book`, then scanned for leaks; see tools/student_edition.py)
+.PHONY: student
+student: book
+	$(BIN)/python tools/student_edition.py
+
+# Every pytest run records each notebook's run time and its kernel's peak memory in
+# _build/execution-status.json, for the appendix "Execution status" (tools/execution_status.py)
+export PYTEST_PLUGINS := tools.execution_status
+
 ## make bench: time nnlib against Keras and against the machine's matrix-multiply rate
 bench: install
 	$(BIN)/python benchmarks/run.py

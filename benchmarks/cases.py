@@ -8,6 +8,11 @@ Case 3 also has a *floor*: the eight matrix products of every training step at t
 shapes, written in place into arrays allocated beforehand, and nothing else. A training
 step can never be faster than its own products, so ``floor / nnlib`` is the share of
 nnlib's time spent in matrix products (1.0 would mean no other cost at all).
+
+Case 2's cost is NumPy's cost per call, not its products, so its floor is a *bare loop*:
+the same network and training written by hand as one loop of NumPy calls, buffers
+allocated once, every operation in place, the loss computed; ``bare loop / nnlib`` is the
+share of nnlib's time that any NumPy code of this network would spend too.
 """
 import os
 import time
@@ -34,6 +39,7 @@ class Case:
     learning_rate: float = 0.01
     dtype: str = "float32"
     floor: bool = False        # time the matrix-product floor too (case 3)
+    bare: bool = False         # time a bare hand-written NumPy loop too (case 2)
 
     def describe(self):
         net = "-".join(str(n) for n in self.sizes)
@@ -68,7 +74,7 @@ CASES = {
     "1": Case("1", "article: Dense(1), 100 samples", [1, 1], ["linear"], "mean_squared_error",
               batch_size=32, epochs=1000, data=article_data),
     "2": Case("2", "digits MLP 64-128-64-10", [64, 128, 64, 10], ["relu", "relu", "softmax"],
-              "categorical_crossentropy", batch_size=32, epochs=20, data=digits_data),
+              "categorical_crossentropy", batch_size=32, epochs=20, data=digits_data, bare=True),
     "3": Case("3", "GEMM-bound MLP 784-512-512-10", [784, 512, 512, 10], ["relu", "relu", "softmax"],
               "categorical_crossentropy", batch_size=256, epochs=3, data=gemm_data, floor=True),
 }
@@ -214,6 +220,77 @@ class FloorRunner:
                     np.matmul(d[l], W[l - 1].T, out=d[l - 1])
 
     def run(self):
+        t0 = time.perf_counter()
+        for _ in range(self.case.epochs):
+            self._epoch()
+        return time.perf_counter() - t0
+
+
+class BareLoopRunner:
+    """Case 2's floor: its training written by hand for exactly this network (ReLU hidden
+    layers, softmax with categorical cross-entropy, plain SGD), as bare NumPy: arrays allocated
+    once, every operation in place (``out=``), each batch gathered with ``np.take``, the batch
+    loss computed, the learning rate folded into δ^{[L]}. No checks, no objects, no callbacks:
+    what NumPy's cost per call leaves for any implementation of this network."""
+
+    label = "bare loop"
+
+    def __init__(self, case, X, y, weights):
+        assert case.activations[:-1] == ["relu"] * (len(case.activations) - 1)
+        assert case.activations[-1] == "softmax" and case.loss == "categorical_crossentropy"
+        self.case, self.X, self.y, self.initial = case, X, y, weights
+        b, dtype = case.batch_size, case.dtype
+        self.W, self.b = [w.copy() for w in weights[0::2]], [w.copy() for w in weights[1::2]]
+        self.Z = [np.empty((b, n), dtype) for n in case.sizes[1:]]
+        self.A = [np.empty((b, n), dtype) for n in case.sizes[1:-1]]
+        self.D = [np.empty((b, n), dtype) for n in case.sizes[1:]]
+        self.dW, self.db = [np.empty_like(w) for w in self.W], [np.empty_like(v) for v in self.b]
+        self.Xb, self.yb = np.empty((b, X.shape[1]), dtype), np.empty((b, y.shape[1]), dtype)
+        self.rng = np.random.default_rng(0)
+
+    def warm_up(self):
+        self._epoch()
+
+    def _epoch(self):
+        X, y, bs, lr = self.X, self.y, self.case.batch_size, self.case.learning_rate
+        W, b, Z, A, D, dW, db, L = self.W, self.b, self.Z, self.A, self.D, self.dW, self.db, len(self.W)
+        order = self.rng.permutation(len(X))
+        for start in range(0, len(X), bs):
+            rows = order[start:start + bs]
+            m = len(rows)
+            xb, yb = self.Xb[:m], self.yb[:m]
+            X.take(rows, axis=0, out=xb, mode="clip")
+            y.take(rows, axis=0, out=yb, mode="clip")
+            a = xb
+            for l in range(L):                                           # forward
+                z = Z[l][:m]
+                np.matmul(a, W[l], out=z)
+                z += b[l]
+                if l < L - 1:
+                    a = np.maximum(z, 0, out=A[l][:m])
+            z, d = Z[-1][:m], D[-1][:m]                                  # softmax + CE on logits
+            z_max = z.max(axis=1, keepdims=True)
+            np.subtract(z, z_max, out=d)
+            np.exp(d, out=d)
+            total = d.sum(axis=1, keepdims=True)
+            self.loss = float(np.log(total).sum() - (yb * (z - z_max)).sum()) / m
+            d /= total
+            d -= yb
+            d *= lr / m                                                  # α δ^{[L]}
+            for l in range(L - 1, -1, -1):                               # backward, update
+                np.matmul(A[l - 1][:m].T if l else xb.T, d, out=dW[l])
+                d.sum(axis=0, out=db[l])
+                if l:
+                    g = D[l - 1][:m]
+                    np.matmul(d, W[l].T, out=g)
+                    np.multiply(g, Z[l - 1][:m] > 0, out=g)
+                    d = g
+                W[l] -= dW[l]
+                b[l] -= db[l]
+
+    def run(self):
+        for w, w0 in zip(self.W + self.b, self.initial[0::2] + self.initial[1::2]):
+            w[...] = w0
         t0 = time.perf_counter()
         for _ in range(self.case.epochs):
             self._epoch()

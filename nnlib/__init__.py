@@ -4,28 +4,35 @@ Written for the book *Training Neural Networks with Python*: every line implemen
 equation the book derives, and every feature Keras also has is tested against Keras.
 
 >>> import nnlib as nn
->>> model = nn.Sequential([nn.Dense(32, activation="relu", input_dim=64),
+>>> model = nn.Sequential([nn.Input(shape=(64,)),
+...                        nn.Dense(32, activation="relu"),
 ...                        nn.Dense(10, activation="softmax")], seed=0)
->>> model.compile(optimizer="sgd", loss="categorical_crossentropy")
->>> history = model.fit(X, Y, epochs=10, batch_size=32)
+>>> model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+>>> history = model.fit(X, Y, batch_size=32, epochs=10, verbose=0)
 
-Modules: activations, losses, initializers, layers, model, optimizers, gradcheck,
-checks (for exercises), plotting, keras_bridge (the only one that imports Keras, lazily).
+Modules: activations, losses, metrics, initializers, layers, model, optimizers, callbacks,
+gradcheck, checks (for exercises), plotting, regularizers, lr_finder, keras_bridge (the only
+one that imports Keras, lazily).
 """
-from . import activations, checks, gradcheck, initializers, losses, optimizers, plotting
-from .layers import Dense, Input
-from .model import History, Sequential, TrainingDiverged, load_model
+from . import (activations, callbacks, checks, gradcheck, initializers, losses, metrics,
+               optimizers, plotting, saliency)
+from . import lr_finder, regularizers
+from .callbacks import History
+from .layers import Dense, Dropout, Input
+from .model import Sequential, TrainingDiverged, load_model
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["Dense", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
-           "activations", "losses", "initializers", "optimizers", "gradcheck", "checks",
-           "plotting", "keras_bridge"]
+__all__ = ["Dense", "Dropout", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
+           "activations", "losses", "metrics", "initializers", "optimizers", "callbacks",
+           "gradcheck", "checks", "plotting", "keras_bridge", "saliency", "sklearn",
+           "regularizers", "lr_finder"]
 
 
 def __getattr__(name):
     # nn.keras_bridge is imported on first use, so that `import nnlib` never imports TensorFlow.
-    if name == "keras_bridge":
+    # nn.sklearn likewise, so that `import nnlib` does not import scikit-learn.
+    if name in ("keras_bridge", "sklearn"):
         import importlib
-        return importlib.import_module(".keras_bridge", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'nnlib' has no attribute {name!r}")

@@ -1,192 +1,167 @@
 """Activation functions f and their derivatives f′ (chapter 2, §Activation functions;
 their use in backpropagation: chapter 4, eq. (eq-bp2)).
 
-Every activation acts on a batch of pre-activations ``z`` of shape (m, n_l) and
-returns an array of the same shape. Each is an :class:`Activation` object:
+Every activation maps a batch of pre-activations ``z`` of shape (m, n_l) to A = f(z) of the
+same shape. Each is an :class:`Activation` object, looked up by name as in Keras:
 
 >>> from nnlib import activations
 >>> activations.sigmoid(z)              # f(z)
 >>> activations.sigmoid.derivative(z)   # f′(z), element-wise
->>> activations.get("relu")             # look one up by name, as Keras does
+>>> activations.get("relu")
+
+Like NumPy's own functions, ``f(z, out=buf)`` and ``f.backward(z, a, grad_a, out=buf)``
+write their result into ``buf`` and return it; without ``out`` they return a new array.
+Each formula is written once and serves both callers (a layer passes its own arrays).
 """
 import numpy as np
 
-__all__ = ["Activation", "get", "names", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
+__all__ = ["Activation", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+           "get", "names", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax",
+           "LEAKY_RELU_SLOPE"]
 
 
 class Activation:
-    """An element-wise activation f with its derivative f′.
+    """An activation f: ``f(z, out=None)``, ``f.derivative(z)`` and ``f.backward``.
 
-    ``function(z)`` and ``derivative(z)`` both map (m, n) → (m, n).
-    ``backward(z, a, grad_a)`` turns ∂C/∂A into δ = ∂C/∂Z (chapter 4, eq. (eq-bp2)):
-    for an element-wise f this is ``grad_a ⊙ f′(z)``.
-
-    ``act(z, out=buf)`` and ``act.backward(z, a, grad_a, out=buf)`` write their result into
-    an array ``buf`` of the result's shape and dtype (``buf`` may be ``grad_a`` itself) and
-    return it, instead of returning a new array: ``fit`` uses them to train in buffers
-    allocated once per call. Without ``out`` they return a new array, as always.
+    ``derivative(z, a=None)`` is f′(z), element-wise, shape of ``z``; ``a`` = f(z) may be
+    given when the caller has it (tanh and sigmoid use it instead of recomputing f).
+    ``backward(z, a, grad_a, out=None)`` turns ∂C/∂A into δ = ∂C/∂Z = ∂C/∂A ⊙ f′(Z)
+    (chapter 4, eq. (eq-bp2)); ``out`` may be ``grad_a`` itself.
     """
 
-    def __init__(self, name, function, derivative):
-        self.name = name
-        self.function = function
-        self._derivative = derivative
+    name = "activation"
 
     def __call__(self, z, out=None):
-        a = self.function(np.asarray(z))
-        if out is None:
-            return a
-        np.copyto(out, a)
-        return out
+        raise NotImplementedError
 
-    def derivative(self, z):
-        """f′(z), element-wise; shape of ``z``."""
-        return self._derivative(np.asarray(z))
+    def derivative(self, z, a=None):
+        raise NotImplementedError
 
     def backward(self, z, a, grad_a, out=None):
-        """δ = ∂C/∂Z = ∂C/∂A ⊙ f′(Z); shapes (m, n). ``a`` = f(z) is unused here."""
-        if out is None:
-            return grad_a * self._derivative(z)
-        return np.multiply(grad_a, self._derivative(z), out=out)
+        return np.multiply(grad_a, self.derivative(z, a), out=out)
+
+    def get_config(self):
+        return {"name": self.name}
 
     def __repr__(self):
         return f"<activation {self.name}>"
 
 
-def _sigmoid(z):
-    # σ(z) = 1 / (1 + e^{−z}), written so that e^{…} never overflows:
-    # for z ≥ 0 use 1/(1+e^{−z}); for z < 0 use e^{z}/(1+e^{z}).
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(z, np.float32), copy=False)
+class Linear(Activation):
+    """f(z) = z, f′(z) = 1, so δ = ∂C/∂A."""
 
-
-def _sigmoid_derivative(z):
-    s = _sigmoid(z)
-    return s * (1 - s)                                  # σ′ = σ(1 − σ)
-
-
-def _relu_derivative(z):
-    # f′(0) is taken as 0, as TensorFlow's gradient of relu does.
-    return (z > 0).astype(np.result_type(z, np.float32))
-
-
-# keras.activations.leaky_relu's default negative_slope is 0.2, but TensorFlow's LeakyRelu
-# op stores it as a 32-bit float, so Keras multiplies by float32(0.2) = 0.20000000298023224
-# even in float64. nnlib uses that same number, so that float64 results agree to 1e-15.
-LEAKY_RELU_SLOPE = float(np.float32(0.2))
-
-
-def _leaky_relu(z):
-    return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
-
-
-def _leaky_relu_derivative(z):
-    return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(np.result_type(z, np.float32))
-
-
-class _Linear(Activation):
-    """f(z) = z, f′(z) = 1: δ = ∂C/∂A."""
-
-    def __init__(self):
-        super().__init__("linear", lambda z: z, np.ones_like)
+    name = "linear"
 
     def __call__(self, z, out=None):
-        if out is None or out is z:                      # A = Z: nothing to compute
-            return np.asarray(z)
-        np.copyto(out, z)
-        return out
+        return np.positive(z, out=out)
+
+    def derivative(self, z, a=None):
+        return np.ones_like(z)
 
     def backward(self, z, a, grad_a, out=None):
-        if out is None:
-            return super().backward(z, a, grad_a)
-        if out is not grad_a:                            # δ = ∂C/∂A ⊙ 1 = ∂C/∂A
-            np.copyto(out, grad_a)
-        return out
+        return np.positive(grad_a, out=out)              # δ = ∂C/∂A ⊙ 1
 
 
-class _ReLU(Activation):
-    """f(z) = max(z, 0); f′(z) = 1 for z > 0, else 0."""
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e^{−z}); σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
 
-    def __init__(self):
-        super().__init__("relu", lambda z: np.maximum(z, 0), _relu_derivative)
+    name = "sigmoid"
 
     def __call__(self, z, out=None):
-        return np.maximum(z, 0, out=out)
+        # Never overflows: e^{−|z|} ≤ 1, and σ(z) = 1/(1 + e^{−z}) for z ≥ 0, e^{z}/(1 + e^{z}) for z < 0.
+        e = np.exp(-np.abs(z))
+        return np.divide(np.where(z >= 0, 1, e), 1 + e, out=out)
 
-    def backward(self, z, a, grad_a, out=None):
-        if out is None:
-            return super().backward(z, a, grad_a)
-        return np.multiply(grad_a, z > 0, out=out)       # δ = ∂C/∂A ⊙ [z > 0]
+    def derivative(self, z, a=None):
+        a = self(z) if a is None else a
+        return a * (1 - a)
 
 
-class _Tanh(Activation):
-    """f(z) = tanh z; f′(z) = 1 − tanh² z = 1 − a²."""
+class Tanh(Activation):
+    """tanh z; tanh′(z) = 1 − tanh² z = 1 − a²."""
 
-    def __init__(self):
-        super().__init__("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2)
+    name = "tanh"
 
     def __call__(self, z, out=None):
         return np.tanh(z, out=out)
 
-    def backward(self, z, a, grad_a, out=None):
-        if out is None:
-            return super().backward(z, a, grad_a)
-        f_prime = np.square(a)                            # f′ = 1 − a², with a = tanh z
-        np.subtract(1, f_prime, out=f_prime)
-        return np.multiply(grad_a, f_prime, out=out)
+    def derivative(self, z, a=None):
+        a = np.tanh(z) if a is None else a
+        return 1 - a * a
 
 
-class _Sigmoid(Activation):
-    """f(z) = σ(z); f′(z) = σ(z)(1 − σ(z)) = a(1 − a)."""
+class ReLU(Activation):
+    """max(z, 0); f′(z) = 1 for z > 0, else 0 (f′(0) = 0, as TensorFlow's gradient)."""
 
-    def __init__(self):
-        super().__init__("sigmoid", _sigmoid, _sigmoid_derivative)
+    name = "relu"
 
-    def backward(self, z, a, grad_a, out=None):
-        if out is None:
-            return super().backward(z, a, grad_a)
-        f_prime = np.subtract(1, a)                       # f′ = a(1 − a), with a = σ(z)
-        f_prime *= a
-        return np.multiply(grad_a, f_prime, out=out)
+    def __call__(self, z, out=None):
+        return np.maximum(z, 0, out=out)
+
+    def derivative(self, z, a=None):
+        z = np.asarray(z)
+        return (z > 0).astype(_float_type(z))
 
 
-linear = _Linear()
-sigmoid = _Sigmoid()
-tanh = _Tanh()
-relu = _ReLU()
-leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative)
+# keras.activations.leaky_relu's default negative slope is 0.2, but TensorFlow's LeakyRelu op
+# stores it as a 32-bit float, so Keras multiplies by float32(0.2) = 0.20000000298023224 even
+# in float64. nnlib uses that same number, so that float64 results agree to 1e-15.
+LEAKY_RELU_SLOPE = float(np.float32(0.2))
+
+
+class LeakyReLU(Activation):
+    """f(z) = z for z > 0, s·z otherwise, with the negative slope s (Keras's ``negative_slope``);
+    f′(z) = 1 for z > 0, else s. So f(z) = z ⊙ f′(z)."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope=LEAKY_RELU_SLOPE):
+        self.negative_slope = float(negative_slope)
+
+    def __call__(self, z, out=None):
+        return np.multiply(z, self.derivative(z), out=out)
+
+    def derivative(self, z, a=None):
+        z = np.asarray(z)
+        return np.where(z > 0, 1.0, self.negative_slope).astype(_float_type(z))
 
 
 class Softmax(Activation):
-    """softmax(z)_j = e^{z_j} / Σ_k e^{z_k}, row by row (one distribution per sample).
+    """softmax(z)_j = e^{z_j} / Σ_q e^{z_q}, row by row: one distribution per sample.
 
     Not element-wise: its Jacobian couples the units of a row, so there is no
-    ``derivative``; ``backward`` applies the Jacobian–vector product
-    δ = a ⊙ (∂C/∂A − Σ_k (∂C/∂A)_k a_k)  (chapter 4, §Softmax).
+    ``derivative``; ``backward`` computes the vector–Jacobian product
+    δ = a ⊙ (∂C/∂A − Σ_q (∂C/∂A)_q a_q)  (chapter 4, §Softmax).
     """
 
-    def __init__(self):
-        super().__init__("softmax", self._softmax, None)
+    name = "softmax"
 
-    @staticmethod
-    def _softmax(z):
-        e = np.exp(z - z.max(axis=-1, keepdims=True))   # shift by the row max: no overflow
-        return e / e.sum(axis=-1, keepdims=True)
+    def __call__(self, z, out=None):
+        e = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)   # shift: e^{…} ≤ 1
+        np.exp(e, out=e)
+        e /= e.sum(axis=-1, keepdims=True)
+        return e
 
-    def derivative(self, z):
+    def derivative(self, z, a=None):
         raise ValueError("softmax is not element-wise: use softmax.backward(z, a, grad_a) for δ")
 
     def backward(self, z, a, grad_a, out=None):
-        return np.multiply(a, grad_a - np.sum(grad_a * a, axis=-1, keepdims=True), out=out)
+        return np.multiply(a, grad_a - (grad_a * a).sum(axis=-1, keepdims=True), out=out)
 
 
-softmax = Softmax()
+def _float_type(z):
+    """The float type of a result computed from the array ``z``: z's own, or float64."""
+    return z.dtype if z.dtype.kind == "f" else np.float64
+
+
+linear, sigmoid, tanh, relu, leaky_relu, softmax = (
+    Linear(), Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softmax())
 
 _REGISTRY = {f.name: f for f in (linear, sigmoid, tanh, relu, leaky_relu, softmax)}
 
 
 def names():
-    """The activation names nnlib knows."""
+    """The activation names nnlib knows (the names ``keras.activations.get`` takes)."""
     return sorted(_REGISTRY)
 
 

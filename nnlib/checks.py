@@ -78,7 +78,12 @@ def check_activation(fn, name):
 def check_activation_derivative(fn, name):
     """Does ``fn(z)`` equal f′(z) of the activation ``name``, element-wise?"""
     act = activations.get(name)
-    return _check_elementwise(f"derivative of {act.name!r}", fn, act.derivative)
+    title = f"derivative of {act.name!r}"
+    if isinstance(act, activations.Softmax):
+        return _report(title, False, "softmax is not element-wise, so it has no derivative f′(z) "
+                                     "to compare; its backward pass is a vector–Jacobian product "
+                                     "(chapter 4): check it with check_gradient instead.")
+    return _check_elementwise(title, fn, act.derivative)
 
 
 def check_loss(fn, name):

@@ -53,7 +53,7 @@ def check_gradients(model, X, y, eps=1e-6):
                          "(Sequential(..., dtype='float64')); float32 rounding swamps the differences")
     analytic = model.gradients(X, y)
     errors = []
-    for theta, g in zip(model._parameters(), analytic):
+    for theta, g in zip(model.weights, analytic):
         numeric = numerical_gradient(lambda: model.evaluate(X, y), theta, eps)
         errors.append(relative_error(g, numeric))
     return errors

@@ -6,7 +6,8 @@ TensorFlow is imported here only, lazily, inside the functions, after quietening
 """
 import os
 
-__all__ = ["keras", "to_keras", "from_keras", "keras_loss", "keras_optimizer"]
+__all__ = ["keras", "to_keras", "from_keras", "keras_loss", "keras_optimizer",
+           "keras_regularizer"]
 
 
 def keras(dtype=None):
@@ -39,37 +40,69 @@ def keras_optimizer(optimizer):
     """The Keras optimizer with the same settings as an nnlib optimizer."""
     k = keras()
     config = optimizer.get_config()
-    name = config.pop("name")
-    return {"sgd": k.optimizers.SGD, "adam": k.optimizers.Adam}[name](**config)
+    del config["name"]
+    return getattr(k.optimizers, type(optimizer).__name__)(**config)
+
+
+def keras_regularizer(regularizer):
+    """The Keras regularizer equal to an nnlib one (None for None)."""
+    if regularizer is None:
+        return None
+    return getattr(keras().regularizers, type(regularizer).__name__)(**regularizer.get_config())
+
+
+def _keras_layer(layer, dtype):
+    from .layers import Dropout
+    k = keras()
+    if isinstance(layer, Dropout):
+        return k.layers.Dropout(layer.rate, seed=layer.seed, dtype=dtype)
+    return k.layers.Dense(layer.units, activation=layer.activation.name, dtype=dtype,
+                          kernel_regularizer=keras_regularizer(layer.kernel_regularizer))
 
 
 def to_keras(model):
-    """A ``keras.Sequential`` with the same layers, activations, dtype and weights as the
-    nnlib ``model``; compiled with the same loss and optimizer settings if ``model`` is.
-    Makes the model's dtype Keras's default (``keras.config.floatx`` and dtype policy)."""
+    """A ``keras.Sequential`` with the same layers (Dense, with their kernel regularizers, and
+    Dropout), activations, dtype and weights as the nnlib ``model``; compiled with the same
+    loss and optimizer settings if ``model`` is. Makes the model's dtype Keras's default
+    (``keras.config.floatx`` and dtype policy). Dropout layers get the same rate and seed,
+    but Keras draws its masks with TensorFlow's generator: not nnlib's masks."""
     k = keras(model.dtype)
     keras_model = k.Sequential([k.Input(shape=(model.input_dim,), dtype=model.dtype)]
-                               + [k.layers.Dense(layer.units, activation=layer.activation.name,
-                                                 dtype=model.dtype) for layer in model.layers])
+                               + [_keras_layer(layer, model.dtype) for layer in model.layers])
     keras_model.set_weights(model.get_weights())
     if model.loss is not None:
-        keras_model.compile(optimizer=keras_optimizer(model.optimizer), loss=keras_loss(model.loss))
+        keras_model.compile(optimizer=keras_optimizer(model.optimizer), loss=keras_loss(model.loss),
+                            metrics=[name for name, _ in model.metrics] or None)
     return keras_model
 
 
 def from_keras(keras_model):
-    """An nnlib ``Sequential`` equal to a Keras Sequential of Dense layers (same weights)."""
-    from .layers import Dense, Input
+    """An nnlib ``Sequential`` equal to a Keras Sequential of Dense layers (with L1, L2 or
+    L1L2 kernel regularizers) and Dropout layers: same weights, rates and penalties."""
+    from . import regularizers
+    from .layers import Dense, Dropout, Input
     from .model import Sequential
 
-    dense = [layer for layer in keras_model.layers]
-    for layer in dense:
-        if type(layer).__name__ != "Dense":
-            raise ValueError(f"keras_model: only Dense layers can be converted, found {type(layer).__name__}")
+    layers = []
+    for layer in keras_model.layers:
+        kind = type(layer).__name__
+        if kind == "Dropout":
+            layers.append(Dropout(layer.rate, seed=layer.seed))
+            continue
+        if kind != "Dense":
+            raise ValueError(f"keras_model: only Dense and Dropout layers can be converted, "
+                             f"found {kind}")
+        penalty = layer.kernel_regularizer
+        if penalty is not None:
+            if type(penalty).__name__ not in ("L1", "L2", "L1L2"):
+                raise ValueError(f"keras_model: only L1, L2 and L1L2 kernel regularizers can be "
+                                 f"converted, found {type(penalty).__name__}")
+            penalty = regularizers.from_config({"class_name": type(penalty).__name__,
+                                                "config": penalty.get_config()})
+        layers.append(Dense(layer.units, activation=layer.activation.__name__,
+                            kernel_regularizer=penalty))
     weights = keras_model.get_weights()
     dtype = str(weights[0].dtype)
-    model = Sequential([Input(shape=(weights[0].shape[0],))]
-                       + [Dense(layer.units, activation=layer.activation.__name__) for layer in dense],
-                       dtype=dtype)
+    model = Sequential([Input(shape=(weights[0].shape[0],))] + layers, dtype=dtype)
     model.set_weights(weights)
     return model

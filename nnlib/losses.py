@@ -10,10 +10,10 @@ averages over the batch, as Keras does:
 ``from_logits=True`` the cross-entropies take the logits Z^{[L]} instead of
 probabilities and ``gradient`` is δ^{[L]} = ∂C/∂Z^{[L]} directly: (softmax(Z) − Y)/m or
 (σ(Z) − Y)/(m·n_L) — the fused, stable form Keras's TensorFlow backend uses
-(chapter 4, §Softmax and cross-entropy together).
+(chapter 4, §Softmax with cross-entropy).
 
-Inputs are validated by the model (:mod:`nnlib.validation`); these functions
-assume arrays of matching shapes.
+Targets and predictions are aligned as Keras aligns them (y of shape (m,) against ŷ of
+shape (m, 1)); any other mismatch of shapes is a ValueError, never a silent broadcast.
 """
 import numpy as np
 
@@ -27,8 +27,17 @@ __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossen
 EPSILON = 1e-7   # keras.config.epsilon(): probabilities are clipped to [ε, 1 − ε]
 
 
+def _mean(values):
+    """The mean of the per-sample values ℓ, a float (np.mean costs µs more per call)."""
+    return float(values.sum()) / values.size
+
+
 class Loss:
-    """Base class: subclasses define ``per_sample`` and ``gradient``."""
+    """Base class: subclasses define ``per_sample`` and ``gradient``, each formula once.
+
+    Targets and predictions are first aligned as Keras aligns them: y of shape (m,) against
+    ŷ of shape (m, 1) is read as (m, 1); any other mismatch is a ValueError.
+    """
 
     name = "loss"
     from_logits = False
@@ -36,25 +45,35 @@ class Loss:
 
     def __call__(self, y_true, y_pred):
         """C: the mean of ``per_sample`` over the batch (a float)."""
-        return float(np.mean(self.per_sample(y_true, y_pred)))
+        return _mean(self.per_sample(y_true, y_pred))
 
     def per_sample(self, y_true, y_pred):
         """ℓ for each sample: shape (m,)."""
-        raise NotImplementedError
+        return self._per_sample(*self.align(y_true, y_pred))
 
-    def gradient(self, y_true, y_pred):
-        """∂C/∂Ŷ (or ∂C/∂Z with logits): shape (m, n_L), the 1/m included."""
-        raise NotImplementedError
+    def gradient(self, y_true, y_pred, out=None):
+        """∂C/∂Ŷ (or ∂C/∂Z with logits): shape (m, n_L), the 1/m included; written into
+        ``out`` (an array of ``y_pred``'s shape) when it is given."""
+        return self._gradient(*self.align(y_true, y_pred), out)
 
     def value_and_gradient(self, y_true, y_pred, out=None):
-        """C and ∂C/∂Ŷ in one call, as a training step needs both; with ``out`` (an array of
-        ``y_pred``'s shape) the gradient is written into it. Same numbers as calling
-        ``loss(y_true, y_pred)`` and ``loss.gradient(y_true, y_pred)``."""
-        value, gradient = self(y_true, y_pred), self.gradient(y_true, y_pred)
-        if out is None:
-            return value, gradient
-        np.copyto(out, gradient)
-        return value, out
+        """C and ∂C/∂Ŷ, as a training step needs both (``out`` as in :meth:`gradient`)."""
+        y_true, y_pred = self.align(y_true, y_pred)
+        return _mean(self._per_sample(y_true, y_pred)), self._gradient(y_true, y_pred, out)
+
+    def align(self, y_true, y_pred):
+        """(y_true, y_pred) as arrays of one shape, y of shape (m,) read as (m, 1) against ŷ
+        of shape (m, 1), as Keras does; a ValueError for any other mismatch."""
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_true.shape != y_pred.shape:
+            if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+                y_true = y_true[..., None]
+            elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
+                y_pred = y_pred[..., None]
+            if y_true.shape != y_pred.shape:
+                raise ValueError(f"y_true, y_pred: expected the same shape (m, n_L), got "
+                                 f"{y_true.shape} and {y_pred.shape}")
+        return y_true, y_pred
 
     def with_logits(self):
         """The same loss taking logits, or None when it has no logits form."""
@@ -73,19 +92,13 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def per_sample(self, y_true, y_pred):
-        return np.mean((y_pred - y_true) ** 2, axis=-1)
+    def _per_sample(self, y_true, y_pred):
+        return np.square(y_pred - y_true).sum(axis=-1) / y_pred.shape[-1]
 
-    def gradient(self, y_true, y_pred):
-        m, n = y_pred.shape
-        return (2.0 / (m * n)) * (y_pred - y_true)
-
-    def value_and_gradient(self, y_true, y_pred, out=None):
-        m, n = y_pred.shape
-        error = np.subtract(y_pred, y_true, out=out)            # Ŷ − Y, computed once for both
-        value = float(np.square(error).sum()) / (m * n)         # C = mean of (ŷ − y)²
-        error *= 2.0 / (m * n)                                  # ∂C/∂Ŷ = 2(Ŷ − Y)/(m n_L)
-        return value, error
+    def _gradient(self, y_true, y_pred, out=None):
+        g = np.subtract(y_pred, y_true, out=out)
+        g *= 2.0 / y_pred.size                                  # m · n_L entries
+        return g
 
 
 class _Crossentropy(Loss):
@@ -110,22 +123,25 @@ class BinaryCrossentropy(_Crossentropy):
 
     name = "binary_crossentropy"
 
-    def per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true, y_pred):
         if self.from_logits:
             z = y_pred
             terms = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
         else:
             p = np.clip(y_pred, EPSILON, 1 - EPSILON)
             terms = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-        return np.mean(terms, axis=-1)
+        return terms.sum(axis=-1) / terms.shape[-1]
 
-    def gradient(self, y_true, y_pred):
-        m, n = y_pred.shape
+    def _gradient(self, y_true, y_pred, out=None):
         if self.from_logits:
-            return (sigmoid(y_pred) - y_true) / (m * n)
-        inside = (y_pred > EPSILON) & (y_pred < 1 - EPSILON)   # the clip passes no gradient
-        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
-        return inside * (p - y_true) / (p * (1 - p)) / (m * n)
+            g = sigmoid(y_pred, out=out)
+            g -= y_true
+        else:
+            inside = (y_pred > EPSILON) & (y_pred < 1 - EPSILON)   # the clip passes no gradient
+            p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+            g = np.divide(inside * (p - y_true), p * (1 - p), out=out)
+        g /= y_pred.size                                        # m · n_L entries
+        return g
 
 
 class CategoricalCrossentropy(_Crossentropy):
@@ -138,39 +154,29 @@ class CategoricalCrossentropy(_Crossentropy):
 
     name = "categorical_crossentropy"
 
-    def per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true, y_pred):
         if self.from_logits:
             z = y_pred
             z_max = z.max(axis=-1, keepdims=True)
-            log_sum_exp = z_max + np.log(np.sum(np.exp(z - z_max), axis=-1, keepdims=True))
-            return np.sum(y_true * (log_sum_exp - z), axis=-1)
-        p = np.clip(y_pred / np.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
-        return -np.sum(y_true * np.log(p), axis=-1)
+            log_sum_exp = z_max + np.log(np.exp(z - z_max).sum(axis=-1, keepdims=True))
+            return (y_true * (log_sum_exp - z)).sum(axis=-1)
+        p = np.clip(y_pred / y_pred.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
+        return -(y_true * np.log(p)).sum(axis=-1)
 
-    def gradient(self, y_true, y_pred):
+    def _gradient(self, y_true, y_pred, out=None):
         m = y_pred.shape[0]
         if self.from_logits:
-            return (softmax(y_pred) * np.sum(y_true, axis=-1, keepdims=True) - y_true) / m
-        total = np.sum(y_pred, axis=-1, keepdims=True)
+            g = softmax(y_pred, out=out)
+            g *= y_true.sum(axis=-1, keepdims=True)
+            g -= y_true
+            g /= m
+            return g
+        total = y_pred.sum(axis=-1, keepdims=True)
         q = y_pred / total
         inside = (q > EPSILON) & (q < 1 - EPSILON)
         g = -y_true * inside / np.clip(q, EPSILON, 1 - EPSILON)          # ∂ℓ/∂q
-        return (g - np.sum(g * q, axis=-1, keepdims=True)) / total / m   # through q = p / Σp
-
-    def value_and_gradient(self, y_true, y_pred, out=None):
-        if not self.from_logits:
-            return super().value_and_gradient(y_true, y_pred, out)
-        z, m = y_pred, y_pred.shape[0]                          # per_sample's and gradient's steps,
-        z_max = z.max(axis=-1, keepdims=True)                   # sharing e^{z − max z}
-        e = np.exp(np.subtract(z, z_max, out=out), out=out)
-        total = e.sum(axis=-1, keepdims=True)
-        log_sum_exp = z_max + np.log(total)
-        value = float((y_true * (log_sum_exp - z)).sum()) / m   # C = (1/m) Σ_k ℓ_k
-        e /= total                                              # softmax(Z)
-        e *= y_true.sum(axis=-1, keepdims=True)
-        e -= y_true
-        e /= m                                                  # δ = (softmax(Z)·Σ_j y_j − Y)/m
-        return value, e
+        return np.divide(g - (g * q).sum(axis=-1, keepdims=True), total * m,
+                         out=out)                                       # through q = p / Σp
 
 
 class SparseCategoricalCrossentropy(_Crossentropy):
@@ -193,20 +199,25 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         y[np.arange(len(labels)), np.asarray(labels).reshape(-1).astype(np.intp)] = 1
         return y
 
-    def per_sample(self, y_true, y_pred):
-        return self._dense.per_sample(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
+    def align(self, y_true, y_pred):
+        """Labels of shape (m,) (or (m, 1)) against predictions of shape (m, n_L), as one-hot
+        rows of ``y_pred``'s shape."""
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        labels = y_true[:, 0] if y_true.ndim == 2 and y_true.shape[1] == 1 else y_true
+        if y_pred.ndim != 2 or labels.shape != y_pred.shape[:1]:
+            raise ValueError(f"y_true, y_pred: expected labels of shape (m,) and predictions of "
+                             f"shape (m, n_L), got {y_true.shape} and {y_pred.shape}")
+        return self.one_hot(labels, y_pred.shape[-1], y_pred.dtype), y_pred
 
-    def gradient(self, y_true, y_pred):
-        return self._dense.gradient(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
+    def _per_sample(self, y_true, y_pred):
+        return self._dense._per_sample(y_true, y_pred)
 
-    def value_and_gradient(self, y_true, y_pred, out=None):
-        return self._dense.value_and_gradient(self.one_hot(y_true, y_pred.shape[-1], y_pred.dtype),
-                                              y_pred, out)
+    def _gradient(self, y_true, y_pred, out=None):
+        return self._dense._gradient(y_true, y_pred, out)
 
 
 def _per_sample_function(cls, doc):
     def loss_function(y_true, y_pred, from_logits=False):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         loss = cls() if cls is MeanSquaredError else cls(from_logits=from_logits)
         return loss.per_sample(y_true, y_pred)
     loss_function.__name__ = cls.name
@@ -222,7 +233,10 @@ sparse_categorical_crossentropy = _per_sample_function(SparseCategoricalCrossent
 
 _CLASSES = {cls.name: cls for cls in (MeanSquaredError, BinaryCrossentropy,
                                       CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-_ALIASES = {"mse": "mean_squared_error"}
+# The other names keras.losses.get takes for the same losses: class names and short aliases.
+_ALIASES = {**{cls.__name__: cls.name for cls in _CLASSES.values()},
+            "mse": "mean_squared_error", "MSE": "mean_squared_error",
+            "bce": "binary_crossentropy", "BCE": "binary_crossentropy"}
 
 
 def names():

@@ -1,9 +1,9 @@
 """The :class:`Sequential` model: layers in a row, trained by mini-batch gradient descent.
 
 Its public API mirrors Keras's (``compile``, ``fit``, ``predict``, ``evaluate``,
-``get_weights``/``set_weights``, ``count_params``, ``summary``, ``save``), so every line
-has a Keras twin. The mathematics: forward pass, chapter 3; backward pass, chapter 4;
-the training loop, chapters 5 and 6.
+``get_weights``/``set_weights``, ``count_params``, ``summary``, ``save``), with Keras's
+argument names, order and defaults, so every line has a Keras twin. The mathematics:
+forward pass, chapter 3; backward pass, chapter 4; the training step, chapter 5.
 """
 import json
 import math
@@ -12,23 +12,17 @@ import sys
 import numpy as np
 
 from . import losses as losses_module
+from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import validation
-from .activations import linear, sigmoid, softmax
-from .layers import Dense, Input
+from .activations import Sigmoid, Softmax
+from .callbacks import Callback, History
+from .layers import Dense, Dropout, Input
+from .layers import from_config as layer_from_config
 
-__all__ = ["Sequential", "History", "TrainingDiverged", "load_model"]
+__all__ = ["Sequential", "TrainingDiverged", "load_model"]
 
-
-class History:
-    """What ``fit`` returns, as Keras's: ``history["loss"]`` (and ``["val_loss"]``) per epoch."""
-
-    def __init__(self):
-        self.history = {"loss": []}
-        self.epoch = []
-
-    def __repr__(self):
-        return f"<History of {len(self.epoch)} epochs: {sorted(self.history)}>"
+DEFAULT_BATCH_SIZE = 32          # Keras's, when batch_size is None
 
 
 class TrainingDiverged(FloatingPointError):
@@ -40,12 +34,14 @@ class TrainingDiverged(FloatingPointError):
 
 
 class Sequential:
-    """A stack of :class:`~nnlib.layers.Dense` layers, A^{[0]} = X → … → A^{[L]} = Ŷ.
+    """A stack of :class:`~nnlib.layers.Dense` layers, A^{[0]} = X → … → A^{[L]} = Ŷ, with
+    optional :class:`~nnlib.layers.Dropout` layers between them (chapter 8).
 
     Parameters
     ----------
-    layers : list of Dense (optionally an :class:`~nnlib.layers.Input` first).
-    seed : int, seeds the weight initialisation (and the shuffling in ``fit``).
+    layers : list of Dense (and Dropout), an :class:`~nnlib.layers.Input` first (Keras 3
+        style), a Dense layer last.
+    seed : int, seeds the weight initialisation and the shuffling in ``fit``.
     dtype : "float32" (Keras's default) or "float64".
     """
 
@@ -58,20 +54,24 @@ class Sequential:
         self.layers = []
         self.input_dim = None
         self.loss = self.optimizer = None
+        self.metrics = []
         self.history = None
+        self.stop_training = False
+        self._fused = None
         for layer in layers:
             self.add(layer)
 
     # ----------------------------------------------------------------- building
     def add(self, layer):
-        """Append a Dense layer (or set the input size with an Input first)."""
+        """Append a Dense or Dropout layer (or set the input size with an Input first)."""
         if isinstance(layer, Input):
             if self.layers:
                 raise ValueError("layer: an Input can only come first")
             self.input_dim = layer.shape[0]
             return
-        if not isinstance(layer, Dense):
-            raise TypeError(f"layer: expected nnlib.Dense or nnlib.Input, got {type(layer).__name__}")
+        if not isinstance(layer, (Dense, Dropout)):
+            raise TypeError(f"layer: expected nnlib.Dense, nnlib.Dropout or nnlib.Input, "
+                            f"got {type(layer).__name__}")
         if not self.layers and self.input_dim is None:
             self.input_dim = layer.input_dim
         self.layers.append(layer)
@@ -95,53 +95,95 @@ class Sequential:
     def output_dim(self):
         return self.layers[-1].units
 
-    def compile(self, optimizer="sgd", loss="mean_squared_error"):
-        """Choose the optimizer and the loss (names or objects), as Keras's ``compile``."""
+    @property
+    def weights(self):
+        """The parameter arrays themselves, [W1, b1, W2, b2, …] (``get_weights`` copies them);
+        Dropout layers have none."""
+        return [p for layer in self.layers for p in layer.weights]
+
+    @property
+    def losses(self):
+        """The penalties Ω(W^{[l]}) of the layers that have a ``kernel_regularizer``, a list of
+        floats, as Keras's ``model.losses``: training adds their sum to every batch's loss
+        (chapter 8, eq. (eq-penalised-cost))."""
+        return [layer.kernel_regularizer(layer.W) for layer in self.layers
+                if getattr(layer, "kernel_regularizer", None) is not None]
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (names or objects), as Keras's
+        ``compile``. ``metrics`` may hold "accuracy" (see :mod:`nnlib.metrics`)."""
         optimizer = optimizers_module.get(optimizer)
+        if loss is None:
+            raise ValueError("loss: compile needs a loss, e.g. loss='mse' or "
+                             "loss='categorical_crossentropy'")
         loss = losses_module.get(loss)
-        self.optimizer, self.loss = optimizer, loss
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics: expected a list such as ['accuracy'], got {metrics!r}")
+        sparse = loss.target_kind == "class index"
+        n_outputs = self.output_dim if self.layers else None
+        resolved = [(str(name), metrics_module.get(name, sparse, n_outputs)) for name in metrics]
+        self.optimizer, self.loss, self.metrics = optimizer, loss, resolved
 
     # ----------------------------------------------------------------- the mathematics
-    def forward(self, X):
-        """A^{[L]} for a batch X (m, n_0): each layer's A = f(A_prev W + b) (chapter 3)."""
-        a = X
+    def forward(self, x, training=True):
+        """A^{[L]} for a batch x (m, n_0): A^{[0]} = x, then each layer's A = f(A_prev W + b)
+        (chapter 3, eq. (eq-forward-batch)). In training (the default) every layer keeps its
+        A_prev, Z and A for :meth:`backward`."""
+        a = x
         for layer in self.layers:
-            a = layer.forward(a)
+            a = layer.forward(a, training)
         return a
 
     def _output_loss(self):
-        """The loss as applied to the output layer: on the logits Z^{[L]} when the output
-        is softmax/sigmoid and the loss is the matching cross-entropy (fused, stable, as
-        Keras's TensorFlow backend does — chapter 4), else on A^{[L]}."""
+        """(loss, on_logits): the loss as applied to the output layer. A softmax (sigmoid)
+        output with categorical (binary) cross-entropy is fused: the loss takes the logits
+        Z^{[L]}, stable for any Z, as Keras's TensorFlow backend does (chapter 4)."""
         loss, f = self.loss, self.layers[-1].activation
+        if self._fused is not None and self._fused[:2] == (loss, f):
+            return self._fused[2]
         fused = not loss.from_logits and (
-            (f is softmax and isinstance(loss, (losses_module.CategoricalCrossentropy,
-                                                losses_module.SparseCategoricalCrossentropy)))
-            or (f is sigmoid and isinstance(loss, losses_module.BinaryCrossentropy)))
-        return (loss.with_logits(), True) if fused else (loss, False)
+            (isinstance(f, Softmax) and isinstance(loss, (losses_module.CategoricalCrossentropy,
+                                                          losses_module.SparseCategoricalCrossentropy)))
+            or (isinstance(f, Sigmoid) and isinstance(loss, losses_module.BinaryCrossentropy)))
+        self._fused = (loss, f, (loss.with_logits(), True) if fused else (loss, False))
+        return self._fused[2]
 
-    def _loss_and_delta(self, y):
-        """C and δ^{[L]} = ∂C/∂Z^{[L]} for the last forward pass (chapter 4, eq. (eq-bp1))."""
+    def loss_and_delta(self, y):
+        """C and δ^{[L]} = ∂C/∂Z^{[L]} (m, n_L) for the last training forward pass and its
+        targets y (chapter 4, eq. (eq-bp1))."""
         out = self.layers[-1]
         loss, on_logits = self._output_loss()
         if on_logits:
-            return loss(y, out.z), loss.gradient(y, out.z)
-        return loss(y, out.a), out.activation.backward(out.z, out.a, loss.gradient(y, out.a))
+            return loss.value_and_gradient(y, out.z)
+        value, grad_a = loss.value_and_gradient(y, out.a)
+        return value, out.activation.backward(out.z, out.a, grad_a, out=grad_a)
 
-    def _backward(self, delta):
-        """Backpropagate δ^{[L]} through every layer, filling each layer's dW and db (chapter 4)."""
-        for l in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[l]
-            grad_a_prev = layer.backward(delta, input_gradient=l > 0)
-            if l > 0:
-                below = self.layers[l - 1]
-                delta = below.activation.backward(below.z, below.a, grad_a_prev)   # eq. (eq-bp2)
+    def backward(self, delta):
+        """Backpropagate δ^{[L]} (m, n_L) of the last training forward pass: every layer's
+        dW = A_prevᵀ δ and db = Σ_rows δ (chapter 4, eqs. (eq-bp3), (eq-bp4)), and below each
+        layer δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]}) (eq. (eq-bp2)). A Dropout layer
+        passes δ ⊙ M/(1 − p) down, its activation being the identity (chapter 8,
+        eq. (eq-dropout))."""
+        for upper, lower in zip(self.layers[:0:-1], self.layers[-2::-1]):
+            grad_a = upper.backward(delta)                      # ∂C/∂A^{[l-1]} = δ^{[l]} W^{[l]ᵀ}
+            delta = lower.activation.backward(lower.z, lower.a, grad_a, out=grad_a)
+        self.layers[0].backward(delta, input_gradient=False)    # x needs no gradient
 
-    def _parameters(self):
-        return [p for layer in self.layers for p in (layer.W, layer.b)]
-
-    def _gradients(self):
-        return [g for layer in self.layers for g in (layer.dW, layer.db)]
+    def train_step(self, x_batch, y_batch):
+        """One step of mini-batch gradient descent on (x_batch, y_batch); returns the batch's
+        loss C, measured before the step. ``fit`` runs exactly this for every batch
+        (chapter 5). A C that is not finite is returned before anything changes."""
+        self.forward(x_batch)                                   # chapter 3: A^{[L]}
+        loss, delta = self.loss_and_delta(y_batch)              # chapter 4: C, δ^{[L]}
+        loss += sum(self.losses)                                # chapter 8: + Σ Ω(W), if any
+        if not math.isfinite(loss):
+            return loss
+        self.backward(delta)                                    # chapter 4: every dW, db
+        gradients = [g for layer in self.layers for g in layer.grads]
+        self.optimizer.apply(gradients, self.weights)           # chapter 5: θ ← θ − α ∇C
+        return loss
 
     # ----------------------------------------------------------------- checks of input
     def _require(self, compiled=False, what="this"):
@@ -149,182 +191,186 @@ class Sequential:
             raise ValueError("model: has no layers; add a Dense layer first")
         if compiled and self.loss is None:
             raise ValueError(f"model: call compile(optimizer=..., loss=...) before {what}")
+        if compiled and not isinstance(self.layers[-1], Dense):
+            raise ValueError(f"layer: the last layer must be Dense (nnlib computes the loss from "
+                             f"its Z), got {self.layers[-1]!r}; put Dropout between Dense layers")
 
-    def _check_X(self, X, name="X"):
-        return validation.inputs(X, self.input_dim, self.dtype, name)
+    def _check_xy(self, x, y, names=("x", "y"), n_inputs=None):
+        x = validation.inputs(x, n_inputs or self.input_dim, self.dtype, names[0])
+        y = validation.targets(y, x.shape[0], self.output_dim, self.loss, self.dtype, names[1])
+        return x, y
 
-    def _check_Xy(self, X, y, names=("X", "y")):
-        X = self._check_X(X, names[0])
-        y = validation.targets(y, X.shape[0], self.output_dim, self.loss, self.dtype, names[1])
-        return X, y
-
-    def _build_for(self, X):
+    def _build_for(self, x):
         """Create the weights on first use, once every argument has passed its checks."""
         if not self.built:
-            self.build(X.shape[1])
+            self.build(x.shape[1])
 
     # ----------------------------------------------------------------- the Keras-shaped API
-    def predict(self, X, verbose=0):
-        """Ŷ = A^{[L]} for X (m, n_0): shape (m, n_L)."""
+    def predict(self, x, batch_size=None, verbose="auto"):
+        """Ŷ = A^{[L]} for x (m, n_0): shape (m, n_L), computed ``batch_size`` rows at a time
+        (32 by default, as Keras). Changes no layer's state."""
         self._require()
-        X = self._check_X(X)
-        self._build_for(X)
-        return self.forward(X).copy()
+        x = validation.inputs(x, self.input_dim, self.dtype, "x")
+        batch_size = _batch_size(batch_size)
+        validation.verbose(verbose)
+        self._build_for(x)
+        return np.concatenate([self.forward(x[start:start + batch_size], training=False)
+                               for start in range(0, len(x), batch_size)])
 
-    def evaluate(self, X, y, verbose=0):
-        """The loss C on (X, y), as a float."""
+    def evaluate(self, x, y, batch_size=None, verbose="auto", return_dict=False):
+        """The loss C on (x, y), and the compiled metrics, as Keras's ``evaluate``: the loss
+        alone, or ``[loss, *metrics]``, or a dict with ``return_dict``. Computed ``batch_size``
+        rows at a time (means weighted by batch size); changes no layer's state."""
         self._require(compiled=True, what="evaluate")
-        X, y = self._check_Xy(X, y)
-        self._build_for(X)
-        self.forward(X)
-        return self._loss_and_delta(y)[0]
+        x, y = self._check_xy(x, y)
+        batch_size = _batch_size(batch_size)
+        validation.verbose(verbose)
+        self._build_for(x)
+        logs = self._evaluate(x, y, batch_size)
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
 
-    def gradients(self, X, y):
-        """∂C/∂θ for the batch (X, y): a list in ``get_weights`` order and shapes (chapter 4)."""
+    def _evaluate(self, x, y, batch_size):
+        """{"loss": C, metric: value, …} on checked (x, y), batch by batch, no state changed."""
+        loss, on_logits = self._output_loss()
+        sums = dict.fromkeys(["loss"] + [name for name, _ in self.metrics], 0.0)
+        for start in range(0, len(x), batch_size):
+            x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
+            a = x_batch
+            for layer in self.layers[:-1]:
+                a = layer.forward(a, training=False)
+            out = self.layers[-1]
+            z = out.pre_activation(a)
+            y_pred = out.activation(z)
+            sums["loss"] += loss(y_batch, z if on_logits else y_pred) * len(x_batch)
+            for name, metric in self.metrics:
+                sums[name] += metric(y_batch, y_pred) * len(x_batch)
+        logs = {name: total / len(x) for name, total in sums.items()}
+        logs["loss"] += sum(self.losses)           # the penalties, as Keras adds them (chapter 8)
+        return logs
+
+    def gradients(self, x, y):
+        """∂C/∂θ for the batch (x, y): a list in ``get_weights`` order and shapes (chapter 4);
+        with penalties, ∂(C + Σ Ω)/∂θ (chapter 8). A training pass: Dropout draws a mask."""
         self._require(compiled=True, what="gradients")
-        X, y = self._check_Xy(X, y)
-        self._build_for(X)
-        self.forward(X)
-        _, delta = self._loss_and_delta(y)
-        self._backward(delta)
-        return [g.copy() for g in self._gradients()]
+        x, y = self._check_xy(x, y)
+        self._build_for(x)
+        self.forward(x)
+        _, delta = self.loss_and_delta(y)
+        self.backward(delta)
+        return [g.copy() for layer in self.layers for g in layer.grads]
 
-    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, validation_data=None, verbose=0):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True):
         """Mini-batch training, as Keras's ``fit`` (chapters 5 and 6).
 
-        Each epoch visits the m samples in batches of ``batch_size`` (the last, smaller
-        batch is a step of its own), in a new random order when ``shuffle``. For each
-        batch: forward pass, loss, backward pass, one optimizer step.
-        ``history["loss"]`` is the batch-size-weighted mean of the batch losses, each
-        measured before its step; ``history["val_loss"]`` is measured after the epoch.
-        A loss that becomes NaN or infinite raises :class:`TrainingDiverged`.
+        Each epoch visits the m samples in batches of ``batch_size`` (32 when None; the last,
+        smaller batch is a step of its own), in a new random order when ``shuffle``, and runs
+        :meth:`train_step` on each. ``validation_split`` holds out the last fraction of the
+        samples, before any shuffling, as ``validation_data``. Returns the :class:`History`:
+        ``history["loss"]``, the batch-size-weighted mean of the batch losses (each measured
+        before its step), the compiled metrics likewise, and ``val_loss`` (``val_accuracy``)
+        measured after each epoch. ``verbose``: 0 silent, 1 (and "auto") a progress bar,
+        2 one line per epoch. A loss that becomes NaN or infinite raises
+        :class:`TrainingDiverged`.
         """
         self._require(compiled=True, what="fit")
-        X, y = self._check_Xy(X, y)
+        if x is None or y is None:
+            raise ValueError("x, y: fit needs both the inputs x and the targets y")
+        x, y = self._check_xy(x, y)
+        batch_size = _batch_size(batch_size)
         epochs = validation.positive_int(epochs, "epochs")
-        batch_size = validation.positive_int(batch_size, "batch_size")
+        verbose = validation.verbose(verbose)
+        callbacks = _callback_list(callbacks)
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
-        if validation_data is not None:
+        validation_split = validation.float_in(validation_split, "validation_split", 0.0, 1.0,
+                                               open_high=True)
+        if validation_split and validation_data is not None:
+            raise ValueError("validation_split, validation_data: give one or the other")
+        if not validation_split and validation_data is None:
+            self._build_for(x)
+        if validation_split:
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))   # Keras's split
+            if split_at == 0 or split_at == len(x):
+                raise ValueError(f"validation_split: {validation_split} of {len(x)} samples leaves "
+                                 f"no sample for training or for validation")
+            x, x_val, y, y_val = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
+            validation_data = (x_val, y_val)
+            self._build_for(x)
+        elif validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ValueError("validation_data: expected a tuple (X_val, y_val)")
-            X_val = validation.inputs(validation_data[0], X.shape[1], self.dtype, "validation_data[0]")
-            y_val = validation.targets(validation_data[1], X_val.shape[0], self.output_dim, self.loss,
-                                       self.dtype, "validation_data[1]")
-            validation_data = (X_val, y_val)
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
-        self._build_for(X)
-        self.history = History()
-        if validation_data is not None:
-            self.history.history["val_loss"] = []
-        # A diverging run overflows on its way to inf/NaN: _train reports it, not NumPy's warnings.
+                raise ValueError("validation_data: expected a tuple (x_val, y_val)")
+            validation_data = self._check_xy(*validation_data, n_inputs=x.shape[1],
+                                             names=("validation_data[0]", "validation_data[1]"))
+        self._build_for(x)
+        self.history = history = History()
+        callbacks = [history, *callbacks] + ([_Progress(epochs, verbose)] if verbose else [])
+        for callback in callbacks:
+            callback.set_model(self)
+        # A diverging run overflows on its way to inf/NaN: fit reports it, not NumPy's warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._train(X, y, epochs, batch_size, shuffle, validation_data, verbose)
-        return self.history
+            self._train(x, y, batch_size, epochs, callbacks, shuffle, validation_data)
+        return history
 
-    def _train(self, X, y, epochs, batch_size, shuffle, validation_data, verbose):
-        """The training loop of ``fit``, its arguments checked.
-
-        Each step is :meth:`_step`: the formulas of the plain loop (forward, loss, backward,
-        optimizer step), written into buffers that a :class:`_Workspace` allocates once here.
-        The very last step is :meth:`_plain_step`, through the layers' own ``forward`` and
-        ``backward``, so that afterwards each layer holds the last batch's a_prev, z, a, dW and
-        db as fresh arrays, exactly as a plain loop leaves them.
-        """
-        history, m = self.history, X.shape[0]
-        starts = range(0, m, batch_size)
-        work = _Workspace(self, X, y, batch_size, shuffle)
+    def _train(self, x, y, batch_size, epochs, callbacks, shuffle, validation_data):
+        """``fit``'s loop, its arguments checked: epochs of :meth:`train_step`, the logs, the
+        callbacks."""
+        m, names = len(x), ["loss"] + [name for name, _ in self.metrics]
+        batch_hooks = [c for c in callbacks
+                       if type(c).on_train_batch_end is not Callback.on_train_batch_end]
+        batches = _Batches(x, y, batch_size)
+        self.stop_training, logs = False, {}
+        for callback in callbacks:
+            callback.on_train_begin()
         for epoch in range(epochs):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
             order = self.rng.permutation(m) if shuffle else None
-            total = 0.0
-            bar = _progress(starts, epoch, epochs, verbose)
-            for step, start in enumerate(bar):
-                stop = min(start + batch_size, m)
-                last = epoch == epochs - 1 and stop == m
+            sums = dict.fromkeys(names, 0.0)
+            for step, start in enumerate(range(0, m, batch_size)):
                 if order is None:
-                    X_batch, y_batch = X[start:stop], y[start:stop]
-                elif last:
-                    rows = order[start:stop]
-                    X_batch, y_batch = X[rows], y[rows]
+                    x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
                 else:
-                    X_batch, y_batch = work.gather(X, y, order[start:stop])
-                loss = self._plain_step(X_batch, y_batch) if last else self._step(X_batch, y_batch, work)
+                    x_batch, y_batch = batches.gather(order[start:start + batch_size])
+                loss = self.train_step(x_batch, y_batch)
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
                         f"fit: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                         f"the training diverged — try a lower learning rate (now "
-                        f"{self.optimizer.learning_rate}) or scale the inputs", history)
-                total += loss * (stop - start)
-                if verbose == 1:
-                    bar.set_postfix(loss=f"{total / stop:.4f}")
-            history.history["loss"].append(total / m)
+                        f"{self.optimizer.learning_rate}) or scale the inputs", self.history)
+                n = len(x_batch)
+                sums["loss"] += loss * n
+                for name, metric in self.metrics:         # on this batch's A^{[L]}, before the step
+                    sums[name] += metric(y_batch, self.layers[-1].a) * n
+                if batch_hooks:
+                    seen = start + n
+                    batch_logs = {name: total / seen for name, total in sums.items()}
+                    for callback in batch_hooks:
+                        callback.on_train_batch_end(step, batch_logs)
+            logs = {name: total / m for name, total in sums.items()}
             if validation_data is not None:
-                history.history["val_loss"].append(self.evaluate(*validation_data))
-            history.epoch.append(epoch)
-            if verbose == 2:
-                scores = "  ".join(f"{k}: {v[-1]:.4f}" for k, v in history.history.items())
-                print(f"Epoch {epoch + 1}/{epochs}  {scores}")
-
-    def _plain_step(self, X_batch, y_batch):
-        """One training step as chapter 5 writes it. Returns C; a C that is not finite is
-        returned before anything changes."""
-        self.forward(X_batch)
-        loss, delta = self._loss_and_delta(y_batch)
-        if math.isfinite(loss):
-            self._backward(delta)
-            self.optimizer.apply(self._parameters(), self._gradients())
-        return loss
-
-    def _step(self, X_batch, y_batch, work):
-        """:meth:`_plain_step` written into the buffers of ``work`` (a :class:`_Workspace`):
-        the same formulas in the same order, no new arrays. Returns C; a C that is not finite
-        is returned before anything changes."""
-        layers, buf = self.layers, work.rows(len(X_batch))
-        # forward pass (chapter 3): A^{[0]} = X;  Z^{[l]} = A^{[l-1]} W^{[l]} + b^{[l]},  A^{[l]} = f(Z^{[l]})
-        a = X_batch
-        for layer, z, a_out in zip(layers, buf.z, buf.a):
-            a = layer._forward_into(a, z, a_out)
-        # C and δ^{[L]} = ∂C/∂Z^{[L]} (chapter 4, eq. (eq-bp1)), δ^{[L]} into buf.delta[-1]
-        delta = buf.delta[-1]
-        if work.on_logits:                                   # fused: the loss takes Z^{[L]}
-            loss, _ = work.loss.value_and_gradient(y_batch, buf.z[-1], out=delta)
-        else:
-            loss, _ = work.loss.value_and_gradient(y_batch, a, out=delta)
-            layers[-1].activation.backward(buf.z[-1], a, delta, out=delta)
-        if not math.isfinite(loss):
-            return loss
-        if work.fold:
-            # Plain SGD, θ ← θ − α ∂C/∂θ. Every ∂C/∂θ is linear in δ^{[L]}: starting from α δ^{[L]},
-            # backpropagation delivers α ∂C/∂θ itself, and the update is one subtraction.
-            delta *= work.learning_rate
-        # backward pass (chapter 4): ∂C/∂W^{[l]}, ∂C/∂b^{[l]}, then δ^{[l-1]} = (δ^{[l]} W^{[l]ᵀ}) ⊙ f′(Z^{[l-1]})
-        for l in range(len(layers) - 1, 0, -1):
-            grad_a_prev = buf.delta[l - 1]
-            layers[l]._backward_into(buf.a[l - 1], delta, buf.dW[l], buf.db[l], grad_a_prev)
-            delta = layers[l - 1].activation.backward(buf.z[l - 1], buf.a[l - 1], grad_a_prev,
-                                                      out=grad_a_prev)      # eq. (eq-bp2), in place
-        layers[0]._backward_into(X_batch, delta, buf.dW[0], buf.db[0])    # X needs no gradient
-        # the optimizer step (chapter 5)
-        if work.fold:
-            for theta, step in zip(work.parameters, buf.gradients):
-                theta -= step                                # θ ← θ − α ∂C/∂θ
-            self.optimizer.iterations += 1
-        else:
-            self.optimizer.apply(work.parameters, buf.gradients)
-        return loss
+                val = self._evaluate(*validation_data, DEFAULT_BATCH_SIZE)
+                logs.update({f"val_{name}": value for name, value in val.items()})
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for callback in callbacks:
+            callback.on_train_end(logs)
 
     def get_weights(self):
         """[W1, b1, W2, b2, …] as copies, Keras's order and shapes."""
         self._require()
         if not self.built:
-            raise ValueError("model: its weights do not exist yet; give the first layer input_dim "
-                             "or call build(input_dim)")
-        return [p.copy() for p in self._parameters()]
+            raise ValueError("model: its weights do not exist yet; start the model with "
+                             "nn.Input(shape=(n,)) or call build(input_dim)")
+        return [p.copy() for p in self.weights]
 
     def set_weights(self, weights):
-        """Replace every parameter; ``weights`` as ``get_weights`` returns them. Checked
-        whole before anything changes."""
+        """Copy ``weights`` (as ``get_weights`` returns them) into the model's parameter arrays,
+        which stay the same arrays. Checked whole before anything changes."""
         current = self.get_weights()
         if not isinstance(weights, (list, tuple)) or len(weights) != len(current):
             raise ValueError(f"weights: expected a list of {len(current)} arrays [W1, b1, …], "
@@ -336,14 +382,14 @@ class Sequential:
             if w.shape != old.shape:
                 raise ValueError(f"weights[{i}]: expected shape {old.shape}, got {w.shape}")
             new.append(w)
-        for layer, (W, b) in zip(self.layers, zip(new[::2], new[1::2])):
-            layer.W, layer.b = W.copy(), b.copy()
+        for theta, w in zip(self.weights, new):
+            theta[...] = w
 
     def count_params(self):
         """Σ_l (n_{l-1} + 1) n_l: every weight and bias (chapter 2, eq. (eq-count-params))."""
         self._require()
         if not self.built:
-            raise ValueError("model: not built yet; give the first layer input_dim")
+            raise ValueError("model: not built yet; start the model with nn.Input(shape=(n,))")
         return sum(layer.count_params() for layer in self.layers)
 
     def summary(self, file=None):
@@ -351,7 +397,9 @@ class Sequential:
         file = file or sys.stdout
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for i, layer in enumerate(self.layers):
-            rows.append((f"dense_{i} (Dense, {layer.activation.name})", f"(None, {layer.units})",
+            kind = (f"dropout_{i} (Dropout, rate {layer.rate:g})" if isinstance(layer, Dropout)
+                    else f"dense_{i} (Dense, {layer.activation.name})")
+            rows.append((kind, f"(None, {layer.units})",
                          f"{layer.count_params():,}" if layer.built else "?"))
         widths = [max(len(r[k]) for r in rows) + 2 for k in range(3)]
         line = "─" * sum(widths)
@@ -362,84 +410,26 @@ class Sequential:
             if j == 0:
                 print(line, file=file)
         print(line, file=file)
-        total = self.count_params() if self.built else "?"
-        print(f" Total params: {total:,}" if self.built else " Total params: ?", file=file)
+        print(f" Total params: {self.count_params():,}" if self.built else " Total params: ?",
+              file=file)
 
     def get_config(self):
         return {"dtype": self.dtype, "seed": self.seed, "input_dim": self.input_dim,
                 "layers": [layer.get_config() for layer in self.layers],
                 "loss": self.loss.get_config() if self.loss else None,
-                "optimizer": self.optimizer.get_config() if self.optimizer else None}
+                "optimizer": self.optimizer.get_config() if self.optimizer else None,
+                "metrics": [name for name, _ in self.metrics]}
 
     def save(self, path):
-        """Write the architecture, the compile settings and the weights to an ``.npz`` file."""
-        weights = self.get_weights()
-        arrays = {f"weight_{i}": w for i, w in enumerate(weights)}
-        np.savez(path, config=np.array(json.dumps(self.get_config())), **arrays)
+        """Write the architecture, the compile settings and the weights to ``path``, exactly
+        that file name (an ``.npz`` archive, whatever its suffix; read it with
+        :func:`load_model`)."""
+        arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
+        with open(path, "wb") as file:                       # np.savez(path) would add ".npz"
+            np.savez(file, config=np.array(json.dumps(self.get_config())), **arrays)
 
     def __repr__(self):
         return f"Sequential({self.layers}, dtype={self.dtype!r})"
-
-
-class _Workspace:
-    """What one ``fit`` call prepares once for :meth:`Sequential._step` (why: benchmarks/README.md):
-    the output loss (on the logits when fused), whether plain SGD's learning rate is folded
-    into δ^{[L]}, and the buffers a step writes into instead of new arrays:
-
-    - per layer l: ``z[l]`` Z^{[l]}, ``a[l]`` A^{[l]} (the same array as Z for a linear layer;
-      None for an output layer whose loss takes the logits), ``delta[l]`` (m, n_l), which first
-      receives ∂C/∂A^{[l]} and is turned into δ^{[l]} in place, ``dW[l]`` and ``db[l]``;
-    - with shuffling, ``X`` and ``y``: the batch gathered from the shuffled rows.
-
-    They hold ``batch_size`` rows; a smaller batch (the last) uses their first rows, views
-    made once. None of them is ever returned to the user.
-    """
-
-    def __init__(self, model, X, y, batch_size, shuffle):
-        self.loss, self.on_logits = model._output_loss()
-        optimizer = model.optimizer
-        self.fold = type(optimizer) is optimizers_module.SGD and optimizer.momentum == 0
-        self.learning_rate = optimizer.learning_rate
-        self.parameters = model._parameters()
-        self.dW = [np.empty_like(layer.W) for layer in model.layers]
-        self.db = [np.empty_like(layer.b) for layer in model.layers]
-        rows = min(batch_size, X.shape[0])
-        self.z = [np.empty((rows, layer.units), model.dtype) for layer in model.layers]
-        self.a = [z if layer.activation is linear else np.empty_like(z)
-                  for layer, z in zip(model.layers, self.z)]
-        if self.on_logits:
-            self.a[-1] = None
-        self.delta = [np.empty_like(z) for z in self.z]
-        self.X = np.empty((rows,) + X.shape[1:], X.dtype) if shuffle else None
-        self.y = np.empty((rows,) + y.shape[1:], y.dtype) if shuffle else None
-        self._views = {rows: _BatchBuffers(self, rows)}
-
-    def rows(self, m):
-        """The buffers for a batch of m rows."""
-        views = self._views.get(m)
-        if views is None:
-            views = self._views[m] = _BatchBuffers(self, m)
-        return views
-
-    def gather(self, X, y, rows):
-        """The batch (X[rows], y[rows]), copied into the batch buffers."""
-        buf = self.rows(len(rows))
-        X.take(rows, axis=0, out=buf.X, mode="clip")          # mode="clip": no extra copy
-        y.take(rows, axis=0, out=buf.y, mode="clip")          # (rows are valid indices)
-        return buf.X, buf.y
-
-
-class _BatchBuffers:
-    """The buffers of a :class:`_Workspace` for a batch of m rows: views of their first m rows."""
-
-    def __init__(self, work, m):
-        first = lambda arrays: [None if x is None else x[:m] for x in arrays]   # noqa: E731
-        self.z, self.delta = first(work.z), first(work.delta)
-        self.a = [z if a is z_full else (None if a is None else a[:m])          # a linear layer's
-                  for z, a, z_full in zip(self.z, work.a, work.z)]             # A stays its Z
-        self.X, self.y = first([work.X, work.y])
-        self.dW, self.db = work.dW, work.db
-        self.gradients = [g for pair in zip(work.dW, work.db) for g in pair]
 
 
 def load_model(path):
@@ -447,24 +437,78 @@ def load_model(path):
     try:
         with np.load(path, allow_pickle=False) as data:
             config = json.loads(str(data["config"]))
-            weights = [data[f"weight_{i}"] for i in range(2 * len(config["layers"]))]
+            model = Sequential([Input(shape=(config["input_dim"],))]
+                               + [layer_from_config(c) for c in config["layers"]],
+                               seed=config["seed"], dtype=config["dtype"])
+            weights = [data[f"weight_{i}"] for i in range(len(model.weights))]
+        model.set_weights(weights)
+        if config["loss"] is not None:
+            model.compile(optimizer=optimizers_module.from_config(config["optimizer"]),
+                          loss=losses_module.from_config(config["loss"]),
+                          metrics=config.get("metrics", []))
     except FileNotFoundError:
         raise
     except Exception as exc:
-        raise ValueError(f"path: {path!r} is not a model saved by nnlib ({type(exc).__name__}: {exc})") from None
-    model = Sequential([Input(shape=(config["input_dim"],))]
-                       + [Dense(c["units"], activation=c["activation"]) for c in config["layers"]],
-                       seed=config["seed"], dtype=config["dtype"])
-    model.set_weights(weights)
-    if config["loss"] is not None:
-        model.compile(optimizer=optimizers_module.from_config(config["optimizer"]),
-                      loss=losses_module.from_config(config["loss"]))
+        raise ValueError(f"path: {path!r} is not a complete model saved by nnlib "
+                         f"({type(exc).__name__}: {exc})") from None
     return model
 
 
-def _progress(starts, epoch, epochs, verbose):
-    """The batches of one epoch, with a tqdm progress bar on stdout when verbose == 1."""
-    if verbose != 1:
-        return starts
-    from tqdm.auto import tqdm
-    return tqdm(starts, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", file=sys.stdout, leave=True)
+class _Batches:
+    """Shuffled batches of (x, y), gathered into two arrays made once per ``fit``: np.take
+    into them costs a quarter of x[rows] (NumPy's fancy indexing makes a new array)."""
+
+    def __init__(self, x, y, batch_size):
+        self.x, self.y = x, y
+        self.x_rows = np.empty((min(batch_size, len(x)),) + x.shape[1:], x.dtype)
+        self.y_rows = np.empty((len(self.x_rows),) + y.shape[1:], y.dtype)
+
+    def gather(self, rows):
+        """(x[rows], y[rows]); valid until the next call."""
+        n = len(rows)
+        x_batch, y_batch = self.x_rows[:n], self.y_rows[:n]
+        self.x.take(rows, axis=0, out=x_batch, mode="clip")    # rows are valid: "clip" skips
+        self.y.take(rows, axis=0, out=y_batch, mode="clip")    # a bounds-checked copy
+        return x_batch, y_batch
+
+
+def _batch_size(batch_size):
+    return DEFAULT_BATCH_SIZE if batch_size is None else validation.positive_int(batch_size,
+                                                                                   "batch_size")
+
+
+def _callback_list(callbacks):
+    callbacks = list(callbacks or [])
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks[{i}]: expected an nnlib.callbacks.Callback, "
+                            f"got {type(callback).__name__}")
+    return callbacks
+
+
+class _Progress(Callback):
+    """What ``fit`` shows: a tqdm bar over the epochs (verbose 1), or a line per epoch
+    (verbose 2), with the epoch's loss, metrics and validation numbers."""
+
+    def __init__(self, epochs, verbose):
+        super().__init__()
+        self.epochs, self.verbose, self.bar = epochs, verbose, None
+
+    def on_train_begin(self, logs=None):
+        if self.verbose == 1:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.epochs, desc="fit", unit="epoch", file=sys.stdout,
+                            ascii=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = {k: f"{v:.4f}" for k, v in logs.items()}
+        if self.bar is None:
+            print(f"Epoch {epoch + 1}/{self.epochs}  "
+                  + "  ".join(f"{k}: {v}" for k, v in scores.items()), file=sys.stdout)
+        else:
+            self.bar.set_postfix(scores, refresh=False)
+            self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()

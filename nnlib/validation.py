@@ -96,3 +96,12 @@ def targets(y, m, n_outputs, loss, dtype, name="y"):
         raise ValueError(f"{name}: {loss.name} needs targets in [0, 1], "
                          f"got values from {y.min()} to {y.max()}")
     return y
+
+
+def verbose(value):
+    """Keras's ``verbose``: 0, 1, 2 or "auto" (which is 1) → 0, 1 or 2."""
+    if value == "auto":
+        return 1
+    if isinstance(value, bool) or value not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {value!r}")
+    return int(value)

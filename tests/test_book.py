@@ -68,3 +68,42 @@ def test_hidden_solutions_do_not_leak_through_the_notebook_download():
     config = (ROOT / "_config.yml").read_text()
     if re.search(r"^\s*hide_solutions:\s*true", config, re.M):
         assert re.search(r"^\s*html_copy_source:\s*false", config, re.M)
+
+
+def chapter_text(number):
+    """The markdown of chapter ``number``'s notebook (its markdown cells joined)."""
+    notebook = next((p for p in CHAPTERS if p.name.startswith(f"{number:02d}_")), None)
+    if notebook is None:
+        return None
+    cells = json.loads(notebook.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def nnlib_citations():
+    """Every (chapter or None, label) and (chapter, heading) that nnlib's docstrings cite."""
+    labels, headings = set(), set()
+    for path in sorted((ROOT / "nnlib").glob("*.py")):
+        text = path.read_text()
+        for group in re.findall(r"eqs?\. ((?:\([a-z0-9-]+\)(?:, )?)+)", text):
+            labels.update(re.findall(r"\(([a-z0-9-]+)\)", group))
+        for chapter, heading in re.findall(r"chapter (\d+), §([A-Za-z][A-Za-z -]*[a-z])", text):
+            headings.add((int(chapter), heading))
+    return sorted(labels), sorted(headings)
+
+
+@pytest.mark.parametrize("label", nnlib_citations()[0])
+def test_equation_cited_by_nnlib_exists_in_a_chapter(label):
+    """A docstring's ``eq. (label)`` is a labelled equation of some chapter."""
+    pattern = re.compile(r"\$\$\s*\(" + re.escape(label) + r"\)|\(" + re.escape(label) + r"\)=")
+    assert any(pattern.search("".join(chapter_text(int(p.name[:2])) or ""))
+               for p in CHAPTERS), f"nnlib cites eq. ({label}), which no chapter defines"
+
+
+@pytest.mark.parametrize("chapter,heading", nnlib_citations()[1])
+def test_section_cited_by_nnlib_exists(chapter, heading):
+    """A docstring's ``chapter N, §Heading`` is a heading of chapter N."""
+    text = chapter_text(chapter)
+    assert text is not None, f"nnlib cites chapter {chapter}, which does not exist yet"
+    headings = re.findall(r"^#+ +(?:[0-9.]+ )?(.+)$", text, flags=re.M)   # "2.3 Activation …"
+    assert any(h.strip().startswith(heading) for h in headings), (
+        f"nnlib cites chapter {chapter}, §{heading}; its headings are {headings}")

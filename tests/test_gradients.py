@@ -109,7 +109,7 @@ def test_gradcheck_catches_a_wrong_gradient():
     """A check that cannot fail is no check: a sign error in one bias is found."""
     model, X, y = make_problem([5], "tanh", "softmax", "categorical_crossentropy")
     good = model.gradients(X, y)
-    theta = model._parameters()[1]
+    theta = model.weights[1]
     numeric = numerical_gradient(lambda: model.evaluate(X, y), theta)
     assert relative_error(good[1], numeric) < TOLERANCE
     assert relative_error(-good[1], numeric) > 0.5
@@ -136,6 +136,6 @@ def test_property_shapes_and_gradients(m, n_in, hidden, n_out, activation, seed)
     grads = model.gradients(X, y)
     assert [g.shape for g in grads] == [w.shape for w in model.get_weights()]
     floor = 1e-9 * max(1.0, model.evaluate(X, y))
-    for theta, g in zip(model._parameters(), grads):
+    for theta, g in zip(model.weights, grads):
         numeric = numerical_gradient(lambda: model.evaluate(X, y), theta)
         assert np.linalg.norm(g - numeric) <= TOLERANCE * (np.linalg.norm(g) + np.linalg.norm(numeric)) + floor

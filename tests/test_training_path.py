@@ -1,12 +1,13 @@
-"""fit's fast path (buffers allocated once per fit, in-place activations, plain SGD's learning
-rate folded into δ^{[L]}) computes the plain formulas: it equals chapter 5's loop written with
-the public API — forward/backward through ``model.gradients`` and θ ← θ − α g — to 1e-14 in
-float64, and no buffer ever reaches the user. (Speed is measured in benchmarks/, never here.)"""
+"""One training path: ``fit`` runs ``train_step`` on every batch, and that equals chapter 5's
+loop written with the public API — the loss by ``evaluate``, the gradients by ``gradients``,
+then θ ← θ − α g (or ``optimizer.apply``) — to 1e-14 in float64. The layers reuse their own
+arrays, and no array the user was given changes behind their back. (Speed: benchmarks/.)"""
+import inspect
+
 import numpy as np
 import pytest
 
 import nnlib as nn
-import nnlib.model as model_module
 
 HIDDEN = ["linear", "sigmoid", "tanh", "relu", "leaky_relu"]
 OUTPUT_LOSS = [("softmax", "categorical_crossentropy"), ("softmax", "sparse_categorical_crossentropy"),
@@ -17,8 +18,9 @@ OUTPUT_LOSS = [("softmax", "categorical_crossentropy"), ("softmax", "sparse_cate
 
 def make(hidden="tanh", output="softmax", loss="categorical_crossentropy", optimizer=None,
          dtype="float64", seed=0):
-    model = nn.Sequential([nn.Dense(7, activation=hidden, input_dim=5), nn.Dense(6, activation=hidden),
-                           nn.Dense(4, activation=output)], seed=seed, dtype=dtype)
+    model = nn.Sequential([nn.Input(shape=(5,)), nn.Dense(7, activation=hidden),
+                           nn.Dense(6, activation=hidden), nn.Dense(4, activation=output)],
+                          seed=seed, dtype=dtype)
     model.compile(optimizer=optimizer() if optimizer else nn.optimizers.SGD(learning_rate=0.1), loss=loss)
     return model
 
@@ -40,13 +42,13 @@ def reference_fit(model, X, y, epochs, batch_size, shuffle, optimizer=None):
         for start in range(0, m, batch_size):
             rows = order[start:start + batch_size]
             Xb, yb = X[rows], y[rows]
-            total += model.evaluate(Xb, yb) * len(rows)
+            total += model.evaluate(Xb, yb, batch_size=len(rows)) * len(rows)
             grads = model.gradients(Xb, yb)
             if optimizer is None:
                 alpha = model.optimizer.learning_rate
                 model.set_weights([w - alpha * g for w, g in zip(model.get_weights(), grads)])
             else:
-                optimizer.apply(model._parameters(), grads)
+                optimizer.apply(grads, model.weights)
         history.append(total / m)
     return history
 
@@ -65,7 +67,7 @@ def test_fit_equals_the_plain_loop(hidden, output, loss, shuffle):
     loss_name = getattr(loss, "name", loss)
     X, y = data(loss=loss_name)
     fast, slow = make(hidden, output, loss), make(hidden, output, loss)
-    history = fast.fit(X, y, epochs=3, batch_size=8, shuffle=shuffle).history["loss"]
+    history = fast.fit(X, y, epochs=3, batch_size=8, shuffle=shuffle, verbose=0).history["loss"]
     expected = reference_fit(slow, X, y, epochs=3, batch_size=8, shuffle=shuffle)
     assert_weights_equal(fast.get_weights(), slow.get_weights())
     np.testing.assert_allclose(history, expected, rtol=1e-14)
@@ -75,23 +77,25 @@ def test_fit_equals_the_plain_loop(hidden, output, loss, shuffle):
 @pytest.mark.parametrize("name,optimizer", [
     ("momentum", lambda: nn.optimizers.SGD(learning_rate=0.05, momentum=0.875)),
     ("nesterov", lambda: nn.optimizers.SGD(learning_rate=0.05, momentum=0.875, nesterov=True)),
-    ("adam", lambda: nn.optimizers.Adam(learning_rate=0.01, beta_1=0.875, beta_2=0.9990234375))])
+    ("adam", lambda: nn.optimizers.Adam(learning_rate=0.01, beta_1=0.875, beta_2=0.9990234375)),
+    ("rmsprop", lambda: nn.optimizers.RMSprop(learning_rate=0.01, rho=0.875, momentum=0.5,
+                                              centered=True))])
 def test_fit_with_stateful_optimizers_equals_the_plain_loop(name, optimizer):
-    """Momentum and Adam get the buffered gradients through ``optimizer.apply``: same numbers."""
+    """Momentum, Nesterov, Adam and RMSprop through ``optimizer.apply``: same numbers."""
     X, y = data()
     fast, slow = make("relu", optimizer=optimizer), make("relu", optimizer=optimizer)
-    fast.fit(X, y, epochs=3, batch_size=8, shuffle=True)
+    fast.fit(X, y, epochs=3, batch_size=8, shuffle=True, verbose=0)
     reference_fit(slow, X, y, epochs=3, batch_size=8, shuffle=True, optimizer=slow.optimizer)
     assert_weights_equal(fast.get_weights(), slow.get_weights())
     assert fast.optimizer.iterations == slow.optimizer.iterations == 9
 
 
 def test_changing_the_batch_size_between_fits():
-    """New buffers per fit: batch sizes 8, then 5, then 4, then one batch larger than the data."""
+    """Batch sizes 8, then 5, then 4 (m a multiple), then one batch larger than the data."""
     X, y = data()
     fast, slow = make("relu"), make("relu")
     for batch_size in (8, 5, 4, 100):
-        fast.fit(X, y, epochs=2, batch_size=batch_size, shuffle=True)
+        fast.fit(X, y, epochs=2, batch_size=batch_size, shuffle=True, verbose=0)
         reference_fit(slow, X, y, epochs=2, batch_size=batch_size, shuffle=True)
     assert_weights_equal(fast.get_weights(), slow.get_weights())
 
@@ -99,51 +103,20 @@ def test_changing_the_batch_size_between_fits():
 def test_float32_fit_stays_float32_and_close_to_the_plain_loop():
     X, y = data(m=40)
     fast, slow = make("relu", dtype="float32"), make("relu", dtype="float32")
-    fast.fit(X, y, epochs=3, batch_size=16, shuffle=True)
-    reference_fit(slow, X.astype("float32"), y.astype("float32"), epochs=3, batch_size=16, shuffle=True)
+    history = fast.fit(X, y, epochs=3, batch_size=16, shuffle=True, verbose=0).history["loss"]
+    expected = reference_fit(slow, X.astype("float32"), y.astype("float32"), epochs=3,
+                             batch_size=16, shuffle=True)
     assert all(w.dtype == np.float32 for w in fast.get_weights())
+    assert all(layer.z.dtype == layer.a.dtype == np.float32 for layer in fast.layers)
     assert_weights_equal(fast.get_weights(), slow.get_weights(), rtol=1e-6)
-
-
-@pytest.fixture
-def workspaces(monkeypatch):
-    """Every _Workspace that fit creates, to check that none of its buffers reach the user."""
-    made = []
-    original = model_module._Workspace.__init__
-
-    def recording_init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(model_module._Workspace, "__init__", recording_init)
-    return made
-
-
-def buffers_of(work):
-    arrays = work.z + work.a + work.delta + work.dW + work.db + [work.X, work.y]
-    return [a for a in arrays if a is not None]
-
-
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_no_buffer_reaches_the_user(workspaces, shuffle):
-    X, y = data()
-    model = make("relu")
-    history = model.fit(X, y, epochs=2, batch_size=8, shuffle=shuffle)
-    assert len(workspaces) == 1
-    returned = (model.get_weights() + model._parameters() + [model.predict(X)] + model.gradients(X, y)
-                + [getattr(layer, name) for layer in model.layers for name in ("a_prev", "z", "a", "dW", "db")])
-    for array in returned:
-        for buffer in buffers_of(workspaces[0]):
-            assert not np.shares_memory(array, buffer)
-    assert all(isinstance(v, float) for v in history.history["loss"])
+    np.testing.assert_allclose(history, expected, rtol=1e-6)
 
 
 def test_layers_hold_the_last_batch_after_fit():
-    """fit's last step goes through the layers' own forward and backward: afterwards each layer's
-    a_prev, z, a, dW and db are the last batch's, as after a plain loop (fresh arrays)."""
+    """After fit each layer's a_prev, z, a, dW and db are the last batch's, as after a plain loop."""
     X, y = data()
     model, probe = make("tanh"), make("tanh")
-    model.fit(X, y, epochs=1, batch_size=8, shuffle=False)
+    model.fit(X, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
     reference_fit(probe, X[:16], y[:16], epochs=1, batch_size=8, shuffle=False)   # two full batches
     probe.gradients(X[16:], y[16:])                                                # the last, 7 rows
     for layer, expected in zip(model.layers, probe.layers):
@@ -156,42 +129,74 @@ def test_layers_hold_the_last_batch_after_fit():
 def test_a_second_fit_changes_no_array_the_first_returned():
     X, y = data()
     model = make("relu")
-    model.fit(X, y, epochs=1, batch_size=8)
-    kept = [model.predict(X), *model.get_weights(), *[layer.z for layer in model.layers]]
-    copies = [k.copy() for k in kept]
-    model.fit(X, y, epochs=2, batch_size=5)
+    model.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    kept = [model.predict(X), *model.get_weights(), *model.gradients(X, y)]
+    copies = [np.copy(k) for k in kept]
+    model.fit(X, y, epochs=2, batch_size=5, verbose=0)
     for k, c in zip(kept, copies):
         np.testing.assert_array_equal(k, c)
 
 
-def test_shuffled_batches_are_gathered_rows():
-    """With shuffle=True the batch buffers receive exactly X[rows] and y[rows] (np.take)."""
-    X, y = data(m=10)
-    work = model_module._Workspace(make("relu"), X, y, batch_size=4, shuffle=True)
-    for rows in (np.array([9, 0, 3, 3]), np.array([5, 1])):
-        Xb, yb = work.gather(X, y, rows)
-        np.testing.assert_array_equal(Xb, X[rows])
-        np.testing.assert_array_equal(yb, y[rows])
-        assert Xb.shape == (len(rows), 5) and np.shares_memory(Xb, work.X)
+def test_fit_runs_train_step_and_nothing_else():
+    """The loop of fit calls train_step on each batch; no other forward or backward pass."""
+    source = inspect.getsource(nn.Sequential._train)
+    assert source.count("self.train_step(") == 1
+    assert "forward(" not in source and "backward(" not in source
 
 
-def test_dense_into_methods_are_forward_and_backward():
-    rng = np.random.default_rng(0)
+def test_fit_equals_train_step_on_the_same_batches():
+    """fit with shuffling = train_step on the rows of the same permutation (model.rng)."""
+    X, y = data()
+    fitted, stepped = make("relu"), make("relu")
+    history = fitted.fit(X, y, batch_size=8, epochs=2, verbose=0).history["loss"]
+    expected = []
+    for _ in range(2):
+        order = stepped.rng.permutation(len(X))
+        batches = [order[start:start + 8] for start in range(0, len(X), 8)]
+        losses = [stepped.train_step(X[rows], y[rows]) * len(rows) for rows in batches]
+        expected.append(sum(losses) / len(X))
+    np.testing.assert_allclose(history, expected, rtol=1e-14)
+    assert_weights_equal(fitted.get_weights(), stepped.get_weights())
+
+
+def test_one_layer_network_equals_the_plain_loop():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(12, 5)), rng.normal(size=(12, 1))
+    fast, slow = [nn.Sequential([nn.Input(shape=(5,)), nn.Dense(1)], dtype="float64")
+                  for _ in range(2)]
+    for model in (fast, slow):
+        model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
+    history = fast.fit(X, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(history, reference_fit(slow, X, y, 3, 4, False), rtol=1e-14)
+    assert_weights_equal(fast.get_weights(), slow.get_weights())
+
+
+def test_layers_hold_the_last_training_batch_after_validation():
+    """The validation pass of fit changes no layer: afterwards they hold the last training
+    batch, here 7 rows, not the 10 validation rows."""
+    X, y = data()
+    model, probe = make("tanh"), make("tanh")
+    X_val, y_val = data(m=10, seed=5)
+    model.fit(X, y, epochs=1, batch_size=8, shuffle=False, validation_data=(X_val, y_val),
+              verbose=0)
+    reference_fit(probe, X[:16], y[:16], epochs=1, batch_size=8, shuffle=False)
+    probe.gradients(X[16:], y[16:])
+    assert model.layers[0].a_prev.shape == (7, 5)
+    for layer, expected in zip(model.layers, probe.layers):
+        for name in ("a_prev", "z", "a", "dW", "db"):
+            np.testing.assert_allclose(getattr(layer, name), getattr(expected, name), rtol=1e-14,
+                                       atol=1e-15, err_msg=name)
+
+
+def test_layer_reuses_its_arrays_only_while_the_batch_size_is_unchanged():
     layer = nn.Dense(3, activation="relu")
-    layer.build(4, rng, "float64")
-    layer.b[:] = rng.normal(size=3)
-    a_prev, delta = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
-    z, a = np.empty((6, 3)), np.empty((6, 3))
-    dW, db, grad = np.empty((4, 3)), np.empty(3), np.empty((6, 4))
-    out = layer._forward_into(a_prev, z, a)
-    expected = layer.forward(a_prev)
-    assert out is a
-    np.testing.assert_array_equal(z, layer.z)
-    np.testing.assert_array_equal(a, expected)
-    layer._backward_into(a_prev, delta, dW, db, grad)
-    np.testing.assert_array_equal(grad, layer.backward(delta))
-    np.testing.assert_array_equal(dW, layer.dW)
-    np.testing.assert_array_equal(db, layer.db)
+    layer.build(4, np.random.default_rng(0), "float64")
+    rng = np.random.default_rng(1)
+    first = layer.forward(rng.normal(size=(6, 4)))
+    assert layer.forward(rng.normal(size=(6, 4))) is first          # same m: same array
+    assert layer.forward(rng.normal(size=(2, 4))) is not first      # new m: a new one
+    inference = layer.forward(rng.normal(size=(6, 4)), training=False)
+    assert inference is not first and layer.z.shape == (2, 3)       # inference keeps nothing
 
 
 @pytest.mark.parametrize("name", nn.activations.names())

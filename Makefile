@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: install book test test-unit pdf bench serve strip clean distclean lock
+.PHONY: install book test test-unit pdf student bench serve strip clean distclean lock
 
 install: $(STAMP)
 
@@ -39,7 +39,6 @@ pdf: book
 
 ## make student: the student edition, no solution anywhere, in _build/student/html (built from
 ## the executed notebooks of `make book`, then scanned for leaks; see tools/student_edition.py)
-.PHONY: student
 student: book
 	$(BIN)/python tools/student_edition.py
 

@@ -131,7 +131,7 @@ class Softmax(Activation):
 
     Not element-wise: its Jacobian couples the units of a row, so there is no
     ``derivative``; ``backward`` computes the vector–Jacobian product
-    δ = a ⊙ (∂C/∂A − Σ_q (∂C/∂A)_q a_q)  (chapter 4, §Softmax).
+    δ = a ⊙ (∂C/∂A − Σ_q (∂C/∂A)_q a_q)  (chapter 4, §The local derivatives).
     """
 
     name = "softmax"

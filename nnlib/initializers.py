@@ -1,5 +1,5 @@
-"""Initial values of the weights (chapter 2, §Neurons and weights; why the scale matters: chapter 4,
-§Vanishing and exploding gradients).
+"""Initial values of the weights (chapter 2, §Neurons and weights; why the scale matters:
+chapter 8, §Keeping the variance).
 
 An initializer is called as ``init(shape, rng, dtype)`` with ``shape`` = (n_{l-1}, n_l) for a
 kernel W or (n_l,) for a bias b, a ``numpy.random.Generator`` and a dtype, and returns a

@@ -10,7 +10,7 @@ averages over the batch, as Keras does:
 ``from_logits=True`` the cross-entropies take the logits Z^{[L]} instead of
 probabilities and ``gradient`` is δ^{[L]} = ∂C/∂Z^{[L]} directly: (softmax(Z) − Y)/m or
 (σ(Z) − Y)/(m·n_L) — the fused, stable form Keras's TensorFlow backend uses
-(chapter 4, §Softmax with cross-entropy).
+(chapter 4, §Why nnlib fuses them).
 
 Targets and predictions are aligned as Keras aligns them (y of shape (m,) against ŷ of
 shape (m, 1)); any other mismatch of shapes is a ValueError, never a silent broadcast.

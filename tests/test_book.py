@@ -86,7 +86,7 @@ def nnlib_citations():
         text = path.read_text()
         for group in re.findall(r"eqs?\. ((?:\([a-z0-9-]+\)(?:, )?)+)", text):
             labels.update(re.findall(r"\(([a-z0-9-]+)\)", group))
-        for chapter, heading in re.findall(r"chapter (\d+), §([A-Za-z][A-Za-z -]*[a-z])", text):
+        for chapter, heading in re.findall(r"chapter (\d+),\s+§([A-Za-z][A-Za-z -]*[a-z])", text):
             headings.add((int(chapter), heading))
     return sorted(labels), sorted(headings)
 

@@ -419,6 +419,8 @@ def test_workflow_runs_the_readme_commands_and_publishes_the_book():
         assert command in runs or command in ci, f"the workflow never runs `{command}`"
     assert "REQUIRE_BROWSER=1" in ci and "chromium" in ci and "fonts-noto-cjk" in ci
     assert "make pdf" in runs and "`make pdf`" in readme
+    assert "make student" in runs and "`make student`" in readme
+    assert "_build/student/html _build/html/student" in runs     # published beside the book
     uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)

@@ -6,7 +6,11 @@ TensorFlow is imported here only, lazily, inside the functions, after quietening
 """
 import os
 
-__all__ = ["keras", "to_keras", "from_keras", "keras_loss", "keras_optimizer",
+import numpy as np
+
+from . import schedules
+
+__all__ = ["keras", "to_keras", "from_keras", "keras_loss", "keras_optimizer", "keras_schedule",
            "keras_regularizer"]
 
 
@@ -36,12 +40,26 @@ def keras_loss(loss):
     return cls() if loss.name == "mean_squared_error" else cls(from_logits=loss.from_logits)
 
 
+def keras_schedule(schedule):
+    """Keras's twin of an nnlib learning-rate schedule. Its rates are passed as ``np.float64``:
+    Keras computes a schedule given Python floats in float32 (chapter 5, §Learning-rate
+    schedules), one given float64 numbers in float64, as nnlib does."""
+    config = dict(schedule.get_config())
+    for key in ("initial_learning_rate", "warmup_target"):
+        if config.get(key) is not None:
+            config[key] = np.float64(config[key])
+    if "values" in config:
+        config["values"] = [np.float64(v) for v in config["values"]]
+    return getattr(keras().optimizers.schedules, type(schedule).__name__)(**config)
+
+
 def keras_optimizer(optimizer):
-    """The Keras optimizer with the same settings as an nnlib optimizer."""
-    k = keras()
+    """The Keras optimizer with the same settings as an nnlib optimizer, a schedule included."""
     config = optimizer.get_config()
     del config["name"]
-    return getattr(k.optimizers, type(optimizer).__name__)(**config)
+    if isinstance(config["learning_rate"], dict):
+        config["learning_rate"] = keras_schedule(schedules.deserialize(config["learning_rate"]))
+    return getattr(keras().optimizers, type(optimizer).__name__)(**config)
 
 
 def keras_regularizer(regularizer):

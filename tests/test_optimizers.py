@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnlib as nn
-from nnlib.keras_bridge import to_keras
+from nnlib.keras_bridge import keras_optimizer, keras_schedule, to_keras
 
 S = nn.optimizers.schedules
 RTOL = 1e-12
@@ -45,26 +45,6 @@ SCHEDULES = {
 }
 
 
-def keras_schedule(keras, schedule):
-    """Keras's twin of an nnlib schedule, its rates given as np.float64 (computed in float64)."""
-    config = dict(schedule.get_config())
-    for key in ("initial_learning_rate", "warmup_target"):
-        if config.get(key) is not None:
-            config[key] = np.float64(config[key])
-    if "values" in config:
-        config["values"] = [np.float64(v) for v in config["values"]]
-    return getattr(keras.optimizers.schedules, type(schedule).__name__)(**config)
-
-
-def keras_optimizer(keras, optimizer):
-    """Keras's twin of an nnlib optimizer, a schedule included."""
-    config = optimizer.get_config()
-    del config["name"]
-    if isinstance(config["learning_rate"], dict):
-        config["learning_rate"] = keras_schedule(keras, S.deserialize(config["learning_rate"]))
-    return getattr(keras.optimizers, type(optimizer).__name__)(**config)
-
-
 def assert_close(a, b, rtol=RTOL):
     for i, (x, y) in enumerate(zip(a, b)):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(),
@@ -80,7 +60,7 @@ def run_on_fixed_gradients(keras, optimizer, steps=40):
     rng = np.random.default_rng(0)
     theta0 = [rng.normal(size=(3, 4)), rng.normal(size=4)]
     grads = [[rng.normal(size=t.shape) * (1 + 0.1 * k) for t in theta0] for k in range(steps)]
-    keras_twin = keras_optimizer(keras, optimizer)
+    keras_twin = keras_optimizer(optimizer)
     theta = [t.copy() for t in theta0]
     variables = [keras.Variable(t.copy(), dtype="float64") for t in theta0]
     for g in grads:
@@ -128,11 +108,23 @@ def test_adamw_is_adam_after_a_decoupled_shrink():
 @pytest.mark.parametrize("name", SCHEDULES)
 def test_schedule_matches_keras_step_by_step(keras, name):
     schedule = SCHEDULES[name]()
-    twin = keras_schedule(keras, schedule)
+    twin = keras_schedule(schedule)
     steps = range(0, 70)
     ours = [schedule(t) for t in steps]
     theirs = [float(twin(t)) for t in steps]
     np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=1e-17)
+
+
+def test_to_keras_carries_a_schedule(keras):
+    """A model compiled with a scheduled optimizer has a Keras twin whose optimizer follows the
+    same schedule (to_keras once refused it: Keras takes no schedule config dict)."""
+    model = nn.Sequential([nn.Input(shape=(3,)), nn.Dense(2)], seed=0, dtype="float64")
+    model.compile(optimizer=nn.optimizers.SGD(S.PiecewiseConstantDecay([2], [0.5, 0.25])),
+                  loss="mse")
+    config = to_keras(model).optimizer.get_config()["learning_rate"]
+    assert config["class_name"] == "PiecewiseConstantDecay"
+    twin = keras.optimizers.schedules.deserialize(config)
+    assert [float(twin(t)) for t in (0, 2, 3, 9)] == [0.5, 0.5, 0.25, 0.25]
 
 
 def test_keras_schedules_from_python_floats_are_float32(keras):
@@ -188,7 +180,7 @@ def fit_both(keras, optimizer, epochs=10, callbacks=()):
     model = small_model()
     keras_model = to_keras(model)                       # same weights, not compiled yet
     model.compile(optimizer=optimizer, loss="categorical_crossentropy")
-    keras_model.compile(optimizer=keras_optimizer(keras, optimizer),
+    keras_model.compile(optimizer=keras_optimizer(optimizer),
                         loss="categorical_crossentropy")
     settings = dict(epochs=epochs, batch_size=10, shuffle=False, verbose=0)
     h_nn = model.fit(X, Y, callbacks=[c[0] for c in callbacks] or None, **settings)

@@ -92,13 +92,7 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
-        # Keras's History comes after the other callbacks and so records this entry too.
-        # If this model's History has already logged the epoch, add the entry to it here.
-        history = getattr(self.model, "history", None)
-        if (isinstance(history, History) and history.epoch and history.epoch[-1] == epoch
-                and len(history.history.get("learning_rate", [])) < len(history.epoch)):
-            history.history.setdefault("learning_rate", []).append(logs["learning_rate"])
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)   # History records it
 
 
 def _takes_two_arguments(function):

@@ -306,7 +306,8 @@ class Sequential:
                                              names=("validation_data[0]", "validation_data[1]"))
         self._build_for(x)
         self.history = history = History()
-        callbacks = [history, *callbacks] + ([_Progress(epochs, verbose)] if verbose else [])
+        # as Keras orders them: History sees the logs after the user's callbacks wrote to them
+        callbacks = [*callbacks, history] + ([_Progress(epochs, verbose)] if verbose else [])
         for callback in callbacks:
             callback.set_model(self)
         # A diverging run overflows on its way to inf/NaN: fit reports it, not NumPy's warnings.

@@ -10,13 +10,13 @@ equation the book derives, and every feature Keras also has is tested against Ke
 >>> model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
 >>> history = model.fit(X, Y, batch_size=32, epochs=10, verbose=0)
 
-Modules: activations, losses, metrics, initializers, layers, model, optimizers, callbacks,
-gradcheck, checks (for exercises), plotting, regularizers, lr_finder, keras_bridge (the only
-one that imports Keras, lazily).
+Modules, one idea each: activations, losses, initializers, regularizers, layers, model,
+optimizers, schedules, metrics, callbacks, lr_finder, saliency, gradcheck, checks (for
+exercises), plotting, validation (argument checks); keras_bridge (the only one that imports
+Keras) and sklearn (scikit-learn estimators) are imported lazily, on first use.
 """
-from . import (activations, callbacks, checks, gradcheck, initializers, losses, metrics,
-               optimizers, plotting, saliency)
-from . import lr_finder, regularizers
+from . import (activations, callbacks, checks, gradcheck, initializers, losses, lr_finder,
+               metrics, optimizers, plotting, regularizers, saliency, schedules)
 from .callbacks import History
 from .layers import Dense, Dropout, Input
 from .model import Sequential, TrainingDiverged, load_model
@@ -26,7 +26,7 @@ __version__ = "0.2.0"
 __all__ = ["Dense", "Dropout", "Input", "Sequential", "History", "TrainingDiverged", "load_model",
            "activations", "losses", "metrics", "initializers", "optimizers", "callbacks",
            "gradcheck", "checks", "plotting", "keras_bridge", "saliency", "sklearn",
-           "regularizers", "lr_finder"]
+           "regularizers", "lr_finder", "schedules"]
 
 
 def __getattr__(name):

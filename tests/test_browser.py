@@ -43,16 +43,6 @@ KNOWN_CONSOLE_ERRORS = {
     # (sphinx-doc/sphinx#13402, fixed in Sphinx 8.2); sphinx-thebe's declares a `const`, so its
     # second copy throws. Thebe (live code on the page) is not used by the book.
     "Identifier 'THEBE_JS_URL' has already been declared",
-    # pydata-sphinx-theme on a reader's first visit, when `html_context` sets no `default_mode`
-    # (fixed by `html_context: {default_mode: auto}` under `sphinx: config:` in _config.yml).
-    "Got invalid theme mode: . Resetting to auto.",
-}
-
-# Text and background colours whose contrast is below WCAG AA, from the theme, not the book.
-KNOWN_LOW_CONTRAST = {
-    # pydata-sphinx-theme 0.17, light theme: its link blue (#176de8) on the pale blue of a
-    # `note` admonition is 4.30:1 (4.65:1 on white). Seen on equation references in notes.
-    ("rgb(23, 109, 232)", "rgb(236,243,255)"),
 }
 
 # Run in each page once everything has loaded and MathJax has finished.
@@ -297,8 +287,7 @@ def test_text_contrast_in_the_light_and_the_dark_theme(report, screenshots, name
     assert seen["theme"] == "dark", "the theme button did not switch to the dark theme"
     for theme in ("light", "dark"):
         assert len(seen[theme]) > (100 if name in CHAPTERS else 5), f"{theme}: text not found"
-        poor = [t for t in seen[theme] if t["ratio"] < t["needed"]
-                and (t["colour"], t["background"]) not in KNOWN_LOW_CONTRAST]
+        poor = [t for t in seen[theme] if t["ratio"] < t["needed"]]
         assert not poor, f"{theme} theme, contrast too low: {poor[:5]}"
     png = name.replace("/", "__").replace(".html", ".png")
     assert (screenshots / png).stat().st_size > 10_000
@@ -320,15 +309,6 @@ def test_index_leads_to_the_first_page(browser, built_book):
                    "there: when this passes, empty that list")
 def test_no_known_console_error_is_left(report):
     assert not KNOWN_CONSOLE_ERRORS & {e for name in PAGES for e in report(name)["console"]}
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the colours of KNOWN_LOW_CONTRAST are still used: when "
-                   "this passes, empty that list")
-def test_no_known_low_contrast_is_left(report):
-    measured = [t for name in PAGES for theme in ("light", "dark") for t in report(name)[theme]]
-    assert not [t for t in measured if t["ratio"] < t["needed"]
-                and (t["colour"], t["background"]) in KNOWN_LOW_CONTRAST]
 
 
 def search(browser, book, query):
@@ -393,7 +373,8 @@ def test_pdf_edition(browser, built_book):
     for doc in TOC:
         title = make_pdf.first_heading(doc)
         assert title in bookmarks, f"no bookmark for {title}"
-        assert title in text(reader.pages[bookmarks[title]]), f"{title} is not on its page"
+        on_page = " ".join(text(reader.pages[bookmarks[title]]).split())   # a long title wraps
+        assert " ".join(title.split()) in on_page, f"{title} is not on its page"
     everything = "\n".join(text(page) for page in reader.pages)
     assert not re.search(r"\$\$|\\\(|\\\[|\\frac|\\mathbf", everything), "raw TeX in the PDF"
     assert CHINESE_TERM in everything

@@ -101,7 +101,7 @@ def slug(docname):
     return "page-" + docname.replace("/", "-")
 
 
-def joined_document(html_root, pages, page_numbers=None):
+def joined_document(html_root, pages):
     """The whole book as one HTML document, and its contents: [(anchor, title, kind, part)].
 
     The first page gives the <head> and the frame; every page's article is appended, its ids
@@ -158,7 +158,7 @@ def joined_document(html_root, pages, page_numbers=None):
         wrapper.extend(list(body.contents))
         bodies.append(wrapper)
 
-    article.append(BeautifulSoup(front_matter(contents, page_numbers or {}), "html.parser"))
+    article.append(BeautifulSoup(front_matter(contents, {}), "html.parser"))
     article.extend(bodies)
     style = frame.new_tag("style")
     style.string = PRINT_CSS
@@ -208,9 +208,9 @@ def start_pages(pdf, contents):
 
 def add_outline(pdf, contents, page_numbers):
     """Bookmarks: parts, their chapters, the chapters' sections; and the PDF's title metadata."""
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfWriter
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    writer = PdfWriter(clone_from=PdfReader(pdf))
+    writer = PdfWriter(pdf, incremental=True)       # appends to the file: no copy of its pages
     part_item, chapter_item, caption = None, None, None
     for anchor, title, kind, part in contents:
         text = BeautifulSoup(title, "html.parser").get_text(" ", strip=True)
@@ -252,7 +252,9 @@ def make_pdf(html_root=None, output=OUTPUT, browser=None):
     missing = [anchor for anchor, *_ in contents if anchor not in numbers]
     if missing:
         raise RuntimeError(f"{output}: no destination for {missing}")
-    document.write_text(joined_document(html_root, pages, numbers)[0])
+    blank = front_matter(contents, {})
+    assert text.count(blank) == 1
+    document.write_text(text.replace(blank, front_matter(contents, numbers)))
     print_pdf(browser, document, output)                  # second pass: numbers in the contents
     if start_pages(output, contents) != numbers:
         raise RuntimeError(f"{output}: the page numbers moved between the two passes")

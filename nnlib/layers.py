@@ -130,12 +130,7 @@ class Dense:
         db = Σ_rows δ, and return ∂C/∂A_prev = δ Wᵀ, shape (m, n_{l-1}) (None when
         ``input_gradient`` is False: the first layer need not pass anything back). With a
         ``kernel_regularizer`` Ω, dW also holds ∂Ω/∂W (chapter 8, eq. (eq-l2))."""
-        if self.z is None:
-            raise ValueError(f"layer: backward needs a training forward pass first "
-                             f"({self!r} has not seen a batch)")
-        if getattr(delta, "shape", None) != self.z.shape:
-            raise ValueError(f"delta: expected shape {self.z.shape}, the shape of the last "
-                             f"forward pass's Z, got shape {np.shape(delta)}")
+        _check_delta(self, delta, self.z, "Z")
         self.dW = np.matmul(self.a_prev.T, delta, out=self._own("dW", self.W.shape))
         self.db = delta.sum(axis=0, out=self._own("db", self.b.shape))
         if self.kernel_regularizer is not None:
@@ -253,12 +248,7 @@ class Dropout:
     def backward(self, delta, input_gradient=True):
         """∂C/∂A = δ ⊙ M/(1 − p), shape (m, n), for δ = ∂C/∂Ã of the last training forward
         pass (None when ``input_gradient`` is False)."""
-        if self.a is None:
-            raise ValueError(f"layer: backward needs a training forward pass first "
-                             f"({self!r} has not seen a batch)")
-        if getattr(delta, "shape", None) != self.a.shape:
-            raise ValueError(f"delta: expected shape {self.a.shape}, the shape of the last "
-                             f"forward pass's output, got shape {np.shape(delta)}")
+        _check_delta(self, delta, self.a, "output")
         if not input_gradient:
             return None
         return np.multiply(delta, self._arrays["scaled"], out=self._own("grad_a_prev", delta.shape))
@@ -275,6 +265,17 @@ class Dropout:
 
     def __repr__(self):
         return f"Dropout({self.rate}" + ("" if self.seed is None else f", seed={self.seed}") + ")"
+
+
+def _check_delta(layer, delta, last, what):
+    """backward's check: a training forward pass came first, and δ has the shape of its ``last``
+    array (Z for Dense, the output for Dropout)."""
+    if last is None:
+        raise ValueError(f"layer: backward needs a training forward pass first "
+                         f"({layer!r} has not seen a batch)")
+    if getattr(delta, "shape", None) != last.shape:
+        raise ValueError(f"delta: expected shape {last.shape}, the shape of the last "
+                         f"forward pass's {what}, got shape {np.shape(delta)}")
 
 
 def from_config(config):

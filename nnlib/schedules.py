@@ -21,23 +21,23 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "serialize", "deserialize"]
 
 
-def _rate(value, name, allow_zero=False):
-    """A finite learning rate, > 0 (or ≥ 0 with ``allow_zero``), as a float."""
+def _number(value, name, allow_zero=False, what="number"):
+    """A finite number > 0 (or ≥ 0 with ``allow_zero``), else a ValueError naming ``name``."""
     ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
           and math.isfinite(value) and (value >= 0 if allow_zero else value > 0))
     if not ok:
-        expected = "a finite number ≥ 0" if allow_zero else "a positive finite number"
+        expected = f"a {what} ≥ 0" if allow_zero else f"a positive {what}"
         raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    return float(value)
+    return value
+
+
+def _rate(value, name, allow_zero=False):
+    """A learning rate (or a factor of one), as a float."""
+    return float(_number(value, name, allow_zero, "finite number"))
 
 
 def _steps(value, name, allow_zero=False):
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-          and math.isfinite(value) and (value >= 0 if allow_zero else value > 0))
-    if not ok:
-        expected = "a number of steps ≥ 0" if allow_zero else "a positive number of steps"
-        raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    return value
+    return _number(value, name, allow_zero, "number of steps")
 
 
 def _step(step):

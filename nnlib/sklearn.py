@@ -59,6 +59,7 @@ from . import optimizers as optimizers_module
 from . import validation
 from .layers import Dense, Input
 from .model import Sequential
+from .regularizers import L2
 
 __all__ = ["NNClassifier", "NNRegressor"]
 
@@ -67,12 +68,13 @@ class _NNEstimator(BaseEstimator):
     """What the classifier and the regressor share: hyper-parameters, building, training."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam",
-                 learning_rate=0.001, batch_size=32, epochs=30, random_state=None,
+                 learning_rate=0.001, l2=0.0, batch_size=32, epochs=30, random_state=None,
                  dtype="float64", verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.l2 = l2
         self.batch_size = batch_size
         self.epochs = epochs
         self.random_state = random_state
@@ -115,9 +117,13 @@ class _NNEstimator(BaseEstimator):
         optimizer_class = type(optimizers_module.get(self.optimizer))
         optimizer = optimizer_class(
             learning_rate=validation.positive_float(self.learning_rate, "learning_rate"))
+        penalty = L2(self.l2)                       # checks l2: a finite number ≥ 0
+        penalty = penalty if penalty.l2 > 0 else None
         model = Sequential([Input(shape=(n_inputs,))]
-                           + [Dense(units, activation=activation) for units in hidden]
-                           + [Dense(n_outputs, activation=output_activation)],
+                           + [Dense(units, activation=activation, kernel_regularizer=penalty)
+                              for units in hidden]
+                           + [Dense(n_outputs, activation=output_activation,
+                                    kernel_regularizer=penalty)],
                            seed=self._seed(), dtype=self._dtype())
         model.compile(optimizer=optimizer, loss=loss)
         return model
@@ -152,6 +158,10 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
     optimizer : str, default "adam"
         "adam", "sgd" or "rmsprop", with Keras's settings apart from ``learning_rate``.
     learning_rate : float, default 0.001
+    l2 : float, default 0.0
+        The weight penalty λ of chapter 8, eq. (eq-l2): every layer's kernel gets Keras's
+        ``L2(l2)``, adding λ Σ W² to the loss; 0 for none. (scikit-learn's ``MLPClassifier``
+        calls its penalty ``alpha``; here α is the learning rate and nothing else.)
     batch_size : int, default 32
     epochs : int, default 30
     random_state : None, int or numpy RandomState, default None

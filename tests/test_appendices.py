@@ -209,15 +209,8 @@ def test_api_reference_documents_every_public_module():
 
 # ----------------------------------------------------------------------------- execution status
 
-def test_recorded_peak_memory_is_under_the_limit():
-    path = execution_status.status_path(ROOT)
-    if not path.is_file():
-        pytest.skip("no execution status recorded yet (make test writes it)")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for name, row in data["notebooks"].items():
-        peak = row.get("peak_rss_bytes")
-        assert peak is None or peak <= execution_status.LIMIT_BYTES, (
-            f"{name}: {peak / 2**20:.0f} MiB at its peak, over 1.5 GB")
+# No test reads a previous run's file: in this run, the plugin itself fails a notebook whose
+# kernel passes the limit (tested just below), and a clean clone has no earlier record.
 
 
 def test_the_plugin_records_a_notebook_and_enforces_the_limit(tmp_path):

@@ -94,6 +94,28 @@ def test_random_state_is_the_seed_of_the_model(digits):
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
 
 
+def test_l2_is_a_keras_l2_penalty_on_every_kernel():
+    """NNRegressor(l2=λ) trains exactly as a Sequential whose Dense layers all carry L2(λ)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    reg = NNRegressor(hidden_layer_sizes=(8,), activation="tanh", optimizer="sgd",
+                      learning_rate=0.05, l2=0.125, batch_size=40, epochs=20,
+                      random_state=3).fit(X, y)
+    penalty = nn.regularizers.L2(0.125)
+    by_hand = nn.Sequential([nn.Input(shape=(3,)),
+                             nn.Dense(8, activation="tanh", kernel_regularizer=penalty),
+                             nn.Dense(1, kernel_regularizer=penalty)], seed=3, dtype="float64")
+    by_hand.compile(optimizer=nn.optimizers.SGD(learning_rate=0.05), loss="mse")
+    history = by_hand.fit(X, y, batch_size=40, epochs=20, verbose=0, shuffle=True)
+    for w, w_hand in zip(reg.model_.get_weights(), by_hand.get_weights()):
+        np.testing.assert_allclose(w, w_hand, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(reg.history_["loss"], history.history["loss"], rtol=1e-13)
+    # the penalty is in the loss: without it, other weights
+    plain = NNRegressor(hidden_layer_sizes=(8,), activation="tanh", optimizer="sgd",
+                        learning_rate=0.05, batch_size=40, epochs=20, random_state=3).fit(X, y)
+    assert np.abs(plain.model_.get_weights()[0]).sum() > np.abs(reg.model_.get_weights()[0]).sum()
+
+
 def test_same_random_state_same_model_other_state_other_model(digits):
     X, y = digits[0][:200] / 16, digits[1][:200]
     fit = lambda seed: NNClassifier(hidden_layer_sizes=(8,), epochs=2,  # noqa: E731
@@ -169,6 +191,7 @@ def test_a_fitted_estimator_pickles(digits):
     ({"optimizer": "lbfgs"}, "optimizer"),
     ({"optimizer": nn.optimizers.SGD()}, "optimizer"),
     ({"learning_rate": -1.0}, "learning_rate"),
+    ({"l2": -0.1}, "l2"),
     ({"batch_size": 0}, "batch_size"),
     ({"epochs": 2.5}, "epochs"),
     ({"random_state": -1}, "random_state"),

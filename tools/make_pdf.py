@@ -158,7 +158,7 @@ def joined_document(html_root, pages):
         wrapper.extend(list(body.contents))
         bodies.append(wrapper)
 
-    article.append(BeautifulSoup(front_matter(contents, {}), "html.parser"))
+    article.append(BeautifulSoup(front_matter(contents), "html.parser"))
     article.extend(bodies)
     style = frame.new_tag("style")
     style.string = PRINT_CSS
@@ -166,8 +166,8 @@ def joined_document(html_root, pages):
     return str(frame), contents
 
 
-def front_matter(contents, page_numbers):
-    """Title page and table of contents; page numbers once known (blank on the first pass)."""
+def front_matter(contents):
+    """Title page and table of contents, its page numbers blank (make_pdf fills them in)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     rows, caption = [], None
     for anchor, title, kind, part in contents:
@@ -175,25 +175,35 @@ def front_matter(contents, page_numbers):
             rows.append(f'<li class="part">{html.escape(part)}</li>')
             caption = part
         rows.append(f'<li class="{kind}"><a href="#{anchor}">{title}</a><span class="leader">'
-                    f'</span><span>{page_numbers.get(anchor, "")}</span></li>')
+                    f'</span><span></span></li>')   # the page number, once known
     return (f'<section class="book-title"><h1>{html.escape(config["title"])}</h1>'
             f'<p>{html.escape(config.get("author", ""))}</p></section>'
             f'<section class="book-contents"><h2>Contents</h2><ol>{"".join(rows)}</ol></section>')
 
 
-def print_pdf(browser, document, output):
+def open_document(browser, document):
+    """The joined document in a browser page, typeset and ready to print."""
     page = browser.new_page(viewport={"width": 1000, "height": 1400})
-    try:
-        page.goto(document.as_uri())
-        wait_until_typeset(page)
-        # What the browser's own print does: sphinx-togglebutton opens the solution dropdowns.
-        page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
-        page.pdf(path=str(output), print_background=True, tagged=True, prefer_css_page_size=True,
-                 scale=0.85,                   # the screen's 16 px type is large on A4 paper
-                 display_header_footer=True, header_template="<span></span>",
-                 footer_template=FOOTER)
-    finally:
-        page.close()
+    page.goto(document.as_uri())
+    wait_until_typeset(page)
+    # What the browser's own print does: sphinx-togglebutton opens the solution dropdowns.
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    return page
+
+
+def print_pdf(page, output):
+    page.pdf(path=str(output), print_background=True, tagged=True, prefer_css_page_size=True,
+             scale=0.85,                       # the screen's 16 px type is large on A4 paper
+             display_header_footer=True, header_template="<span></span>",
+             footer_template=FOOTER)
+
+
+FILL_PAGE_NUMBERS = """numbers => {
+  for (const [anchor, number] of Object.entries(numbers)) {
+    const link = document.querySelector(`.book-contents a[href="#${CSS.escape(anchor)}"]`);
+    link.parentElement.lastElementChild.textContent = number;
+  }
+}"""
 
 
 def start_pages(pdf, contents):
@@ -247,15 +257,17 @@ def make_pdf(html_root=None, output=OUTPUT, browser=None):
     pages = toc_pages()
     text, contents = joined_document(html_root, pages)
     document.write_text(text)
-    print_pdf(browser, document, output)                  # first pass: where each entry starts
-    numbers = start_pages(output, contents)
-    missing = [anchor for anchor, *_ in contents if anchor not in numbers]
-    if missing:
-        raise RuntimeError(f"{output}: no destination for {missing}")
-    blank = front_matter(contents, {})
-    assert text.count(blank) == 1
-    document.write_text(text.replace(blank, front_matter(contents, numbers)))
-    print_pdf(browser, document, output)                  # second pass: numbers in the contents
+    page = open_document(browser, document)
+    try:
+        print_pdf(page, output)                           # first pass: where each entry starts
+        numbers = start_pages(output, contents)
+        missing = [anchor for anchor, *_ in contents if anchor not in numbers]
+        if missing:
+            raise RuntimeError(f"{output}: no destination for {missing}")
+        page.evaluate(FILL_PAGE_NUMBERS, numbers)         # into the same page: no new typesetting
+        print_pdf(page, output)                           # second pass: numbers in the contents
+    finally:
+        page.close()
     if start_pages(output, contents) != numbers:
         raise RuntimeError(f"{output}: the page numbers moved between the two passes")
     add_outline(output, contents, numbers)

@@ -103,12 +103,7 @@ class Dense:
         return z
 
     def _check_input(self, a_prev):
-        if not self.built:
-            raise ValueError(f"layer: {self!r} has no weights yet; put nn.Input(shape=(n,)) "
-                             f"first in the model, or call build(input_dim, rng)")
-        if getattr(a_prev, "ndim", None) != 2 or a_prev.shape[1] != self.input_dim:
-            raise ValueError(f"a_prev: expected shape (m, {self.input_dim}) for a layer with "
-                             f"{self.input_dim} inputs, got shape {np.shape(a_prev)}")
+        _check_a_prev(self, a_prev, self.input_dim, f"a layer with {self.input_dim} inputs")
 
     def forward(self, a_prev, training=True):
         """A = f(A_prev W + b) for a batch ``a_prev`` (m, n_{l-1}); returns A (m, n_l).
@@ -221,12 +216,7 @@ class Dropout:
     def forward(self, a_prev, training=True, mask=None):
         """Ã = A ⊙ M/(1 − p) for a batch ``a_prev`` (m, n) in training, with a new random mask M
         or the given boolean ``mask`` (m, n); ``a_prev`` itself with ``training=False``."""
-        if not self.built:
-            raise ValueError(f"layer: {self!r} is not built yet; put nn.Input(shape=(n,)) first "
-                             f"in the model, or call build(input_dim, rng)")
-        if getattr(a_prev, "ndim", None) != 2 or a_prev.shape[1] != self.units:
-            raise ValueError(f"a_prev: expected shape (m, {self.units}) for a Dropout layer of "
-                             f"width {self.units}, got shape {np.shape(a_prev)}")
+        _check_a_prev(self, a_prev, self.units, f"a Dropout layer of width {self.units}")
         if not training:
             return a_prev
         shape = a_prev.shape
@@ -265,6 +255,16 @@ class Dropout:
 
     def __repr__(self):
         return f"Dropout({self.rate}" + ("" if self.seed is None else f", seed={self.seed}") + ")"
+
+
+def _check_a_prev(layer, a_prev, n, what):
+    """forward's check: the layer is built and ``a_prev`` is a batch (m, n)."""
+    if not layer.built:
+        raise ValueError(f"layer: {layer!r} is not built yet; put nn.Input(shape=(n,)) first "
+                         f"in the model, or call build(input_dim, rng)")
+    if getattr(a_prev, "ndim", None) != 2 or a_prev.shape[1] != n:
+        raise ValueError(f"a_prev: expected shape (m, {n}) for {what}, "
+                         f"got shape {np.shape(a_prev)}")
 
 
 def _check_delta(layer, delta, last, what):

@@ -16,6 +16,7 @@ missing browser is a failure, so CI cannot pass without running them.
 import os
 import re
 import shutil
+import subprocess
 import sys
 import unicodedata
 from functools import lru_cache
@@ -128,6 +129,21 @@ def browser():
 
 
 @pytest.fixture(scope="session")
+def pdf_job(browser, built_book):
+    """`make pdf`'s script, started as soon as the browser tests start: Chromium prints the PDF
+    while the pages are checked (the machine's cores are otherwise often idle then)."""
+    output = built_book.parent / "pdf" / "book.pdf"
+    output.unlink(missing_ok=True)
+    job = subprocess.Popen([sys.executable, str(ROOT / "tools" / "make_pdf.py"),
+                            "--html", str(built_book), "--output", str(output)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    yield job, output
+    if job.poll() is None:
+        job.kill()
+        job.wait()
+
+
+@pytest.fixture(scope="session")
 def screenshots(built_book):
     folder = built_book.parent / "screenshots"
     shutil.rmtree(folder, ignore_errors=True)
@@ -136,7 +152,7 @@ def screenshots(built_book):
 
 
 @pytest.fixture(scope="session")
-def report(browser, built_book, screenshots):
+def report(browser, built_book, screenshots, pdf_job):
     """report(page): what the browser saw on that page, each page visited once per session."""
     seen = {}
 
@@ -350,12 +366,13 @@ def test_search_finds_a_chinese_word_inside_a_longer_one(browser, built_book):
 
 
 @pytest.mark.slow
-def test_pdf_edition(browser, built_book):
+def test_pdf_edition(pdf_job, built_book):
     """`make pdf`'s PDF: enough pages, every chapter's title on the page its bookmark opens,
     math typeset (no raw TeX in its text), every figure in it, Chinese text in it."""
     from pypdf import PdfReader
-    output = built_book.parent / "pdf" / "book.pdf"
-    make_pdf.make_pdf(built_book, output, browser)
+    job, output = pdf_job
+    log, _ = job.communicate(timeout=900)
+    assert job.returncode == 0, log
     reader = PdfReader(output)
     assert len(reader.pages) >= 10 * len(CHAPTERS), len(reader.pages)
 

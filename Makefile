@@ -27,11 +27,8 @@ book: install
 
 ## make test: unit tests of nnlib, every chapter through nbval, a -W build of the book, and the
 ## built book in Chromium (tests/test_browser.py; skipped without Chromium unless REQUIRE_BROWSER=1)
-# pytest runs on two workers (-n 2), each with notebook kernels and a book build: one BLAS
-# thread per process keeps them from fighting over the cores (chapters that time things set
-# their own limits).
 test: install
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+	$(BIN)/python -m pytest
 
 test-unit: install
 	$(BIN)/python -m pytest tests -m "not slow"

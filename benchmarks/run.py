@@ -17,7 +17,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")      # quiet TensorFlow (CONVENTIONS: Testing)
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

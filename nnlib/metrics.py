@@ -9,7 +9,6 @@ weighted by batch size, as Keras's ``history.history["accuracy"]``.
 Every other metric (precision, recall, F1, confusion matrices, …) comes from
 ``sklearn.metrics`` applied to ``model.predict``: nnlib does not rewrite them.
 """
-import numpy as np
 
 __all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "get"]
 

@@ -1,9 +1,6 @@
 """The book's structure (fast) and its build with Sphinx warnings as errors (slow)."""
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

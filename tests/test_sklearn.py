@@ -110,7 +110,7 @@ def test_l2_is_a_keras_l2_penalty_on_every_kernel():
     for w, w_hand in zip(reg.model_.get_weights(), by_hand.get_weights()):
         np.testing.assert_allclose(w, w_hand, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(reg.history_["loss"], history.history["loss"], rtol=1e-13)
-    # the penalty is in the loss: without it, other weights
+    # and the penalty acts: without it the first kernel ends larger
     plain = NNRegressor(hidden_layer_sizes=(8,), activation="tanh", optimizer="sgd",
                         learning_rate=0.05, batch_size=40, epochs=20, random_state=3).fit(X, y)
     assert np.abs(plain.model_.get_weights()[0]).sum() > np.abs(reg.model_.get_weights()[0]).sum()

@@ -23,21 +23,26 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------- sources
 
 
-def toc_docnames(root=ROOT):
-    """Docnames of the book in reading order (root first), from _toc.yml."""
+def toc_pages(root=ROOT):
+    """(docname, its part's caption or None) for every page of _toc.yml, in reading order."""
     toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
+    pages = [(toc["root"], None)]
 
-    def walk(entries):
+    def walk(entries, caption):
         for entry in entries or []:
             if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
+                pages.append((entry["file"], caption))
+            walk(entry.get("sections"), caption)
 
     for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [re.sub(r"\.(ipynb|md)$", "", n) for n in names]
+        walk(part.get("chapters"), part.get("caption"))
+    walk(toc.get("chapters"), None)
+    return [(re.sub(r"\.(ipynb|md)$", "", name), caption) for name, caption in pages]
+
+
+def toc_docnames(root=ROOT):
+    """Docnames of the book in reading order (root first), from _toc.yml."""
+    return [docname for docname, _ in toc_pages(root)]
 
 
 def doc_path(root, docname):
@@ -66,6 +71,17 @@ def read_cells(path):
     return [Cell(i, c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list)
                  else c["source"], tuple(c.get("metadata", {}).get("tags", [])))
             for i, c in enumerate(nb["cells"])]
+
+
+def page_title(root, docname):
+    """The title a page gives itself: its first level-1 Markdown heading, as plain text."""
+    path = doc_path(root, docname)
+    for cell in read_cells(path):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip().replace("*", "").replace("`", "")
+    raise ValueError(f"{path} has no '# ' title")
 
 
 # ----------------------------------------------------------------------------- directives

@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book_browser import BUILD, ROOT, html_dir, launch, wait_until_typeset  # noqa: E402
+from bookmeta import page_title, toc_pages  # noqa: E402
 
 OUTPUT = BUILD / "pdf" / "book.pdf"
 # pypdf warns that Chromium's cross-reference table is a few entries short; it reads it anyway.
@@ -62,39 +63,6 @@ figure, img, div.math { break-inside: avoid; }
 """
 FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
           '<span class="pageNumber"></span></div>')
-
-
-def toc_pages(root=ROOT):
-    """(docname, part caption or None) for every page of _toc.yml, in reading order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    pages = [(toc["root"], None)]
-
-    def walk(entries, caption):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append((entry["file"], caption))
-            walk(entry.get("sections"), caption)
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"), part.get("caption"))
-    walk(toc.get("chapters"), None)
-    return pages
-
-
-def first_heading(docname, root=ROOT):
-    """The title a page's source gives itself: its first level-1 Markdown heading."""
-    import nbformat
-    source = next(root / (docname + s) for s in (".ipynb", ".md", "")
-                  if (root / (docname + s)).is_file())
-    if source.suffix == ".ipynb":
-        text = "\n".join(c.source for c in nbformat.read(source, as_version=4).cells
-                         if c.cell_type == "markdown")
-    else:
-        text = source.read_text()
-    for line in text.splitlines():
-        if line.startswith("# "):
-            return line[2:].strip().replace("*", "").replace("`", "")
-    raise ValueError(f"{source} has no '# ' title")
 
 
 def slug(docname):
@@ -143,7 +111,7 @@ def joined_document(html_root, pages):
         # Not for print: permalinks, the hidden code that draws figures, thebe's live-code setup.
         for element in body.select("a.headerlink, details.hide.above-input, script"):
             element.decompose()
-        contents.append((slug(doc), first_heading(doc), "chapter", part))
+        contents.append((slug(doc), page_title(ROOT, doc), "chapter", part))
         for heading in body.select("section > h2"):
             contents.append((f"{slug(doc)}--{heading.parent['id']}",
                              heading.decode_contents().strip(), "section", part))

@@ -136,7 +136,6 @@ class CoursePlan(BookDirective):
     option_spec = {"assign": directives.unchanged}
 
     def run(self):
-        import yaml  # noqa: F401
         weeks = self.data() or {}
         difficulty = {}
         guide = self.config.book_instructor_guide
